@@ -1,0 +1,65 @@
+/// Every configuration key, its type and default. The README's configuration table, `mxbackup init`'s
+/// template and `mxbackup config` all follow this list; a key not listed here is an error.
+public struct ConfigKey: Sendable, Hashable {
+    public enum ValueType: Sendable, Hashable {
+        case string, int, bool, list
+        case choice([String])
+        /// A secret string. In YAML it may be given inline (only in a private file) or as `<key>_file`.
+        case secret
+    }
+
+    public let path: String
+    public let type: ValueType
+    public let defaultValue: ConfigValue?
+
+    public var section: String { String(path.split(separator: ".")[0]) }
+    public var name: String { String(path.split(separator: ".")[1]) }
+
+    public static let all: [ConfigKey] = [
+        ConfigKey(path: "postgres.host", type: .string, defaultValue: nil),
+        ConfigKey(path: "postgres.port", type: .int, defaultValue: .int(5432)),
+        ConfigKey(path: "postgres.user", type: .string, defaultValue: .string("synapse")),
+        ConfigKey(path: "postgres.database", type: .string, defaultValue: .string("synapse")),
+        ConfigKey(path: "postgres.password", type: .secret, defaultValue: nil),
+        ConfigKey(path: "postgres.passfile", type: .string, defaultValue: nil),
+        ConfigKey(path: "postgres.container", type: .string, defaultValue: nil),
+        ConfigKey(path: "postgres.docker", type: .string, defaultValue: .string("docker")),
+        ConfigKey(path: "postgres.bin_dir", type: .string, defaultValue: nil),
+        ConfigKey(path: "backup.dir", type: .string, defaultValue: .string("./backups")),
+        ConfigKey(path: "backup.compression", type: .choice(["zstd", "gzip"]), defaultValue: .string("zstd")),
+        ConfigKey(path: "backup.level", type: .int, defaultValue: nil),
+        ConfigKey(path: "backup.threads", type: .int, defaultValue: .int(0)),
+        ConfigKey(path: "backup.include_one_time_keys", type: .bool, defaultValue: .bool(false)),
+        ConfigKey(path: "gpg.recipients", type: .list, defaultValue: .list([])),
+        ConfigKey(path: "gpg.passphrase", type: .secret, defaultValue: nil),
+        ConfigKey(path: "gpg.home", type: .string, defaultValue: nil),
+        ConfigKey(path: "gpg.program", type: .string, defaultValue: .string("gpg")),
+        ConfigKey(path: "retention.keep_days", type: .int, defaultValue: nil),
+        ConfigKey(path: "retention.keep_last", type: .int, defaultValue: nil),
+        ConfigKey(path: "retention.keep_daily", type: .int, defaultValue: nil),
+        ConfigKey(path: "retention.keep_weekly", type: .int, defaultValue: nil),
+        ConfigKey(path: "retention.keep_monthly", type: .int, defaultValue: nil),
+        ConfigKey(path: "synapse.server_name", type: .string, defaultValue: nil),
+        ConfigKey(path: "telegram.bot_token", type: .secret, defaultValue: nil),
+        ConfigKey(path: "telegram.chat_id", type: .string, defaultValue: nil),
+    ]
+
+    public static func named(_ path: String) -> ConfigKey? { all.first { $0.path == path } }
+}
+
+/// A configuration value as read from any source.
+public enum ConfigValue: Sendable, Hashable, CustomStringConvertible {
+    case string(String)
+    case int(Int)
+    case bool(Bool)
+    case list([String])
+
+    public var description: String {
+        switch self {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .bool(let b): return String(b)
+        case .list(let l): return "[" + l.joined(separator: ", ") + "]"
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/// The commented example that `mxbackup init` writes. Every key of `ConfigKey.all` appears here.
+public enum ConfigTemplate {
+    public static let text = """
+    # mxbackup configuration. Every key is optional; the value shown is the default.
+    # Precedence: command-line flags > this file > MXBACKUP_* secrets in the environment
+    #   > --env-file (legacy .env) > --homeserver-config (Synapse's database.args) > PG* variables > defaults.
+    # Secrets: give `<key>_file: /path` (a file only you can read, mode 600), or the secret inline
+    # (only if this file itself is mode 600), or the environment (MXBACKUP_POSTGRES_PASSWORD,
+    # MXBACKUP_GPG_PASSPHRASE, MXBACKUP_TELEGRAM_BOT_TOKEN; PGPASSWORD also works).
+
+    postgres:
+      # host: /var/run/postgresql   # host name or unix socket directory; default: libpq's default socket
+      port: 5432
+      user: synapse                 # the role Synapse connects as
+      database: synapse
+      # password_file: /etc/mxbackup/postgres.password
+      # passfile: ~/.pgpass         # libpq password file, also used through docker exec
+      # container: matrix-postgres  # run pg_dump/psql inside this container with `docker exec -i`
+      docker: docker                # the docker (or podman) program
+      # bin_dir: /usr/lib/postgresql/16/bin   # client tools to use; default: the ones on PATH
+
+    backup:
+      dir: ./backups                # created 0700; backups are written 0600
+      compression: zstd             # zstd (multi-threaded) or gzip (the legacy .sql.gz)
+      # level: 3                    # zstd 1-19 (default 3), gzip 1-9 (default 6)
+      threads: 0                    # zstd worker threads; 0 = one per core
+      include_one_time_keys: false  # Synapse's docs: restoring one-time keys breaks E2E decryption
+
+    gpg:
+      recipients: []                # key fingerprints to encrypt to (public keys only on this machine)
+      # passphrase_file: /etc/mxbackup/backup.passphrase   # or symmetric encryption instead of recipients
+      # home: /root/.gnupg          # keyring; default $GNUPGHOME or ~/.gnupg
+      program: gpg
+
+    retention:                      # used by `mxbackup prune`; a backup is kept if any rule keeps it
+      # keep_days: 7                # keep everything younger than this (BACKUP_RETENTION_DAYS)
+      # keep_last: 3
+      # keep_daily: 7
+      # keep_weekly: 4
+      # keep_monthly: 6
+
+    synapse:
+      # server_name: example.org    # recorded in the manifest when the users table is empty
+
+    telegram:                       # read now, used by the offsite store in a later version
+      # bot_token_file: /etc/mxbackup/telegram.token
+      # chat_id: "-1001234567890"
+
+    """
+}

@@ -1,0 +1,127 @@
+import Foundation
+
+/// Watches a plain-format pg_dump stream go by and records what the manifest needs: rows per table,
+/// max(events.stream_ordering), Synapse's schema versions, the server name, and whether pg_dump wrote
+/// its completion line. Taken from the dump itself, these facts describe exactly the snapshot the
+/// backup holds, even while Synapse keeps writing.
+public final class DumpScanner {
+    public private(set) var tableRows: [String: Int64] = [:]
+    public private(set) var maxStreamOrdering: Int64?
+    public private(set) var schemaVersion: Int?
+    public private(set) var schemaCompatVersion: Int?
+    public private(set) var firstUserID: String?
+    /// pg_dump's last line, "-- PostgreSQL database dump complete", was seen.
+    public private(set) var complete = false
+    public private(set) var bytes: Int64 = 0
+
+    private struct Copy {
+        var table: String
+        var rows: Int64 = 0
+        /// (column index, what to record) for the few columns we read.
+        var watch: (index: Int, field: Field)?
+    }
+
+    private enum Field { case streamOrdering, schemaVersion, compatVersion, userID }
+
+    private var copy: Copy?
+    private var carry: [UInt8] = []
+
+    public init() {}
+
+    public func scan(_ chunk: UnsafeRawBufferPointer) {
+        bytes += Int64(chunk.count)
+        guard var start = chunk.baseAddress, chunk.count > 0 else { return }
+        let end = start + chunk.count
+        while start < end {
+            guard let nl = memchr(start, 0x0A, end - start) else {
+                carry.append(contentsOf: UnsafeRawBufferPointer(start: start, count: end - start))
+                return
+            }
+            let newline = UnsafeRawPointer(nl)
+            if carry.isEmpty {
+                line(UnsafeRawBufferPointer(start: start, count: newline - start))
+            } else {
+                carry.append(contentsOf: UnsafeRawBufferPointer(start: start, count: newline - start))
+                carry.withUnsafeBytes { line($0) }
+                carry.removeAll(keepingCapacity: carry.count < 1 << 20)
+            }
+            start = newline + 1
+        }
+    }
+
+    private func line(_ text: UnsafeRawBufferPointer) {
+        if var current = copy {
+            if text.count == 2 && text[0] == 0x5C && text[1] == 0x2E {  // "\."
+                tableRows[current.table, default: 0] += current.rows
+                copy = nil
+                return
+            }
+            current.rows += 1
+            if let watch = current.watch { record(field(text, at: watch.index), as: watch.field) }
+            copy = current
+            return
+        }
+        if text.starts(with: Self.copyPrefix) {
+            copy = Self.parseCopy(String(decoding: text, as: UTF8.self))
+        } else if text.elementsEqual(Self.completeLine) {
+            complete = true
+        }
+    }
+
+    private func record(_ value: Substring?, as field: Field) {
+        guard let value else { return }
+        switch field {
+        case .streamOrdering:
+            if let n = Int64(value) { maxStreamOrdering = max(maxStreamOrdering ?? n, n) }
+        case .schemaVersion: schemaVersion = Int(value)
+        case .compatVersion: schemaCompatVersion = Int(value)
+        case .userID: if firstUserID == nil { firstUserID = String(value) }
+        }
+    }
+
+    /// The n-th tab-separated field of a COPY text row (no unescaping: the fields we read never need it).
+    private func field(_ row: UnsafeRawBufferPointer, at index: Int) -> Substring? {
+        var column = 0
+        var fieldStart = 0
+        for i in 0...row.count {
+            if i == row.count || row[i] == 0x09 {
+                if column == index {
+                    let text = String(decoding: UnsafeRawBufferPointer(rebasing: row[fieldStart..<i]), as: UTF8.self)
+                    return text == "\\N" ? nil : Substring(text)
+                }
+                column += 1
+                fieldStart = i + 1
+            }
+        }
+        return nil
+    }
+
+    private static let copyPrefix = Array("COPY ".utf8)
+    private static let completeLine = Array("-- PostgreSQL database dump complete".utf8)
+    private static let watched: [String: (column: String, field: Field)] = [
+        "public.events": ("stream_ordering", .streamOrdering),
+        "public.schema_version": ("version", .schemaVersion),
+        "public.schema_compat_version": ("compat_version", .compatVersion),
+        "public.users": ("name", .userID),
+    ]
+
+    /// `COPY public.events (topological_ordering, event_id, …) FROM stdin;`
+    private static func parseCopy(_ line: String) -> Copy? {
+        guard line.hasSuffix("FROM stdin;"), let open = line.firstIndex(of: "("), let close = line.lastIndex(of: ")") else {
+            return nil
+        }
+        let table = unquote(line[line.index(line.startIndex, offsetBy: 5)..<open].trimmingCharacters(in: .whitespaces))
+        var copy = Copy(table: table)
+        if let (column, field) = watched[table] {
+            let columns = line[line.index(after: open)..<close].split(separator: ",").map {
+                unquote($0.trimmingCharacters(in: .whitespaces))
+            }
+            if let index = columns.firstIndex(of: column) { copy.watch = (index, field) }
+        }
+        return copy
+    }
+
+    private static func unquote(_ name: String) -> String {
+        name.replacingOccurrences(of: "\"", with: "")
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// The end of a backup pipeline: writes to `NAME.partial` (0600, created exclusively), hashes and counts
+/// what it writes; `commit` fsyncs and renames it into place. Until then no file has the final name.
+public final class FileSink: ByteSink, @unchecked Sendable {
+    public let finalPath: String
+    public let partialPath: String
+    private var fd: Int32
+    private let hasher = SHA256Hasher()
+    public private(set) var bytesWritten: Int64 = 0
+    private let counter: Box<Int64>
+    public private(set) var sha256: String?
+
+    /// - Parameter progress: updated with the bytes written, read by the progress display.
+    public init(finalPath: String, progress: Box<Int64> = Box(0)) throws {
+        self.finalPath = finalPath
+        partialPath = finalPath + ".partial"
+        counter = progress
+        if FileManager.default.fileExists(atPath: finalPath) {
+            throw MXError.refused("\(finalPath) already exists: mxbackup never overwrites a backup")
+        }
+        fd = open(partialPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw MXError.failed("\(partialPath): cannot create: \(Format.errno(errno))")
+        }
+        Interrupts.shared.register(file: partialPath)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            try FileDescriptor.writeAll(fd, bytes)
+        } catch let error as FileDescriptor.IOError {
+            throw MXError.failed("\(partialPath): write failed after \(Format.bytes(bytesWritten)): \(Format.errno(error.errno))"
+                                 + (error.errno == ENOSPC || error.errno == EFBIG || error.errno == EDQUOT ? ": free space in \(directory) or prune old backups" : ""))
+        }
+        hasher.update(bytes)
+        bytesWritten += Int64(bytes.count)
+        counter.value = bytesWritten
+    }
+
+    /// Flushes to disk; the data is complete but still under the partial name.
+    public func finish() throws {
+        guard fsync(fd) == 0 else {
+            throw MXError.failed("\(partialPath): fsync failed: \(Format.errno(errno))")
+        }
+        close(fd)
+        fd = -1
+        sha256 = hasher.finalize()
+    }
+
+    /// Gives the file its final name and makes the rename durable.
+    public func commit() throws {
+        guard rename(partialPath, finalPath) == 0 else {
+            throw MXError.failed("\(partialPath): cannot rename to \(finalPath): \(Format.errno(errno))")
+        }
+        Interrupts.shared.unregister(file: partialPath)
+        Self.syncDirectory(directory)
+    }
+
+    /// Removes the partial file (after any failure).
+    public func cancel() {
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(partialPath)
+        Interrupts.shared.unregister(file: partialPath)
+    }
+
+    private var directory: String { (finalPath as NSString).deletingLastPathComponent }
+
+    static func syncDirectory(_ path: String) {
+        let dfd = open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    /// Writes a small file atomically (manifest, index): temp file, fsync, rename.
+    public static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o600) throws {
+        let temp = path + ".partial"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw MXError.failed("\(temp): cannot create: \(Format.errno(errno))") }
+        do {
+            try FileDescriptor.writeAll(fd, data)
+            guard fsync(fd) == 0 else { throw FileDescriptor.IOError(errno: errno, operation: "fsync") }
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw MXError.failed("\(temp): write failed: \(error)")
+        }
+        close(fd)
+        guard rename(temp, path) == 0 else {
+            unlink(temp)
+            throw MXError.failed("\(path): cannot rename into place: \(Format.errno(errno))")
+        }
+        syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+}

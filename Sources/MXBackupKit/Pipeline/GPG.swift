@@ -1,0 +1,186 @@
+import Foundation
+
+/// How a backup is encrypted.
+public enum Encryption: Sendable, Equatable {
+    case none
+    /// Public-key encryption to these key ids/fingerprints; only the secret keys can decrypt.
+    case recipients([String])
+    /// Symmetric, with a passphrase (given to gpg through a pipe on fd 3, never argv).
+    case symmetric(passphrase: String)
+}
+
+/// The GnuPG program and keyring mxbackup uses (GNUPGHOME is honoured when `home` is not set).
+public struct GPG: Sendable {
+    public var program: String
+    public var home: String?
+
+    public init(program: String = "gpg", home: String? = nil) {
+        self.program = program
+        self.home = home
+    }
+
+    public func spec(_ arguments: [String]) -> ProcessSpec {
+        ProcessSpec(program, ["--batch", "--no-tty"] + (home.map { ["--homedir", $0] } ?? []) + arguments)
+    }
+
+    private var keyring: String {
+        home ?? ProcessInfo.processInfo.environment["GNUPGHOME"] ?? "~/.gnupg"
+    }
+
+    /// Resolves each recipient to the fingerprint of one usable public key, and proves that encryption to
+    /// all of them works now (fail closed: a backup is never written unencrypted or to a dead key).
+    public func usableRecipients(_ recipients: [String]) throws -> [String] {
+        var fingerprints: [String] = []
+        for recipient in recipients {
+            let listing = try ProcessRunner.run(spec(["--with-colons", "--fixed-list-mode", "--list-keys", "--", recipient]))
+            guard listing.termination.succeeded else {
+                throw MXError.refused("gpg.recipients: no public key '\(recipient)' in the keyring \(keyring): import it with 'gpg --import KEYFILE' (nothing was written)")
+            }
+            let records = listing.text.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
+            let keys = records.enumerated().filter { $0.element.first == "pub" }
+            guard keys.count == 1, let (index, pub) = keys.first, pub.count > 11 else {
+                throw MXError.refused("gpg.recipients: '\(recipient)' matches \(keys.count) keys in \(keyring): give the full fingerprint")
+            }
+            switch pub[1] {
+            case "e": throw MXError.refused("gpg.recipients: key '\(recipient)' has expired: extend it (gpg --quick-set-expire) or configure another key (nothing was written)")
+            case "r": throw MXError.refused("gpg.recipients: key '\(recipient)' is revoked: configure another key (nothing was written)")
+            case "i", "d", "n": throw MXError.refused("gpg.recipients: key '\(recipient)' is not valid or disabled (validity '\(pub[1])') (nothing was written)")
+            default: break
+            }
+            guard pub[11].contains("E") else {
+                throw MXError.refused("gpg.recipients: key '\(recipient)' has no usable encryption subkey (expired or revoked subkey?) (nothing was written)")
+            }
+            guard let fpr = records[(index + 1)...].first(where: { $0.first == "fpr" }), fpr.count > 9 else {
+                throw MXError.refused("gpg.recipients: cannot read the fingerprint of '\(recipient)'")
+            }
+            fingerprints.append(fpr[9])
+        }
+        let trial = try ProcessRunner.run(spec(encryptArguments(.recipients(fingerprints))), input: Data("probe".utf8))
+        guard trial.termination.succeeded else {
+            throw MXError.refused("gpg.recipients: a trial encryption failed: \(trial.stderr.split(separator: "\n").last ?? "") (nothing was written)")
+        }
+        return fingerprints
+    }
+
+    func encryptArguments(_ encryption: Encryption) -> [String] {
+        switch encryption {
+        case .none:
+            return []
+        case .recipients(let fingerprints):
+            // --trust-model always: an imported public key is not "trusted" in the web-of-trust sense,
+            // but the operator named it explicitly. --compress-algo none: the data is compressed already.
+            return ["--trust-model", "always", "--compress-algo", "none", "--encrypt"]
+                + fingerprints.flatMap { ["--recipient", $0] } + ["--output", "-"]
+        case .symmetric:
+            return ["--pinentry-mode", "loopback", "--passphrase-fd", "3", "--symmetric", "--cipher-algo", "AES256",
+                    "--compress-algo", "none", "--output", "-"]
+        }
+    }
+}
+
+/// The encryption stage: bytes written here go to gpg's stdin; a worker thread moves gpg's output
+/// to the downstream sink. The first real error wins: a failed file write (e.g. disk full) is reported
+/// as such, not as the broken pipe it causes upstream.
+public final class GPGEncryptor: ByteSink, @unchecked Sendable {
+    private let child: ChildProcess
+    private var input: Int32
+    private let reader: Worker
+    private let readerError: Box<Error?>
+    private let stderr: StderrCollector
+    private let downstream: ByteSink
+
+    public init(gpg: GPG, encryption: Encryption, downstream: ByteSink) throws {
+        self.downstream = downstream
+        let spec = gpg.spec(gpg.encryptArguments(encryption))
+        let stdin = try FileDescriptor.pipe()
+        let stdout = try FileDescriptor.pipe()
+        stderr = try StderrCollector(name: "gpg")
+        var descriptors: [Int32: Int32] = [0: stdin.read, 1: stdout.write, 2: stderr.writeEnd]
+        var passphrasePipe: (read: Int32, write: Int32)?
+        if case .symmetric(let passphrase) = encryption {
+            let pipe = try FileDescriptor.pipe()
+            try FileDescriptor.writeAll(pipe.write, Data((passphrase + "\n").utf8))  // fits the pipe buffer
+            FileDescriptor.close(pipe.write)
+            passphrasePipe = pipe
+            descriptors[3] = pipe.read
+        }
+        // The child has its copies now (or failed to start): ours must close for EOFs to arrive.
+        let closeChildEnds = { [stderr] in
+            FileDescriptor.close(stdin.read)
+            FileDescriptor.close(stdout.write)
+            stderr.closeWriteEnd()
+            if let passphrasePipe { FileDescriptor.close(passphrasePipe.read) }
+        }
+        do {
+            child = try ChildProcess(spec, descriptors: descriptors)
+        } catch {
+            closeChildEnds()
+            [stdin.write, stdout.read].forEach(FileDescriptor.close)
+            _ = stderr.finish()
+            throw error
+        }
+        closeChildEnds()
+        input = stdin.write
+        let error = Box<Error?>(nil)
+        readerError = error
+        let sink = UncheckedSink(downstream)
+        reader = Worker("gpg-output") {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { buffer.deallocate(); FileDescriptor.close(stdout.read) }
+            do {
+                while true {
+                    let n = try FileDescriptor.read(stdout.read, into: buffer)
+                    if n == 0 { break }
+                    try sink.value.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                }
+            } catch let failure {
+                error.value = failure  // closing our read end (defer) makes gpg fail with EPIPE and stop
+            }
+        }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            try FileDescriptor.writeAll(input, bytes)
+        } catch {
+            throw failure() ?? MXError.failed("gpg stopped reading its input")
+        }
+    }
+
+    public func finish() throws {
+        FileDescriptor.close(input)
+        input = -1
+        if let failure = failure() { throw failure }
+        try downstream.finish()
+    }
+
+    public func cancel() {
+        child.signalGroup(SIGKILL)
+        FileDescriptor.close(input)
+        input = -1
+        reader.join()
+        child.wait()
+        _ = stderr.finish()
+        downstream.cancel()
+    }
+
+    /// Waits for gpg and the output worker; the error to report, if any.
+    private func failure() -> Error? {
+        FileDescriptor.close(input)
+        input = -1
+        reader.join()
+        let termination = child.wait()
+        let message = stderr.finish()
+        if let error = readerError.value { return error }
+        if !termination.succeeded {
+            return MXError.failed("gpg encryption failed (\(termination.description)): \(message.split(separator: "\n").last ?? "")")
+        }
+        return nil
+    }
+}
+
+/// Hands a non-Sendable sink to the one worker thread that uses it until `join()`.
+struct UncheckedSink: @unchecked Sendable {
+    let value: ByteSink
+    init(_ value: ByteSink) { self.value = value }
+}

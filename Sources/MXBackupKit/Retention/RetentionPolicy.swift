@@ -1,0 +1,59 @@
+import Foundation
+
+/// Which backups `prune` keeps: by age (`keep_days`, the legacy BACKUP_RETENTION_DAYS) and/or
+/// grandfather-father-son (`keep_last`, `keep_daily`, `keep_weekly`, `keep_monthly`). A backup is kept
+/// if any rule keeps it. Calendar buckets use local time.
+public struct RetentionPolicy: Sendable, Equatable {
+    public var keepDays: Int?
+    public var keepLast: Int?
+    public var keepDaily: Int?
+    public var keepWeekly: Int?
+    public var keepMonthly: Int?
+
+    public init(keepDays: Int? = nil, keepLast: Int? = nil, keepDaily: Int? = nil, keepWeekly: Int? = nil, keepMonthly: Int? = nil) {
+        self.keepDays = keepDays
+        self.keepLast = keepLast
+        self.keepDaily = keepDaily
+        self.keepWeekly = keepWeekly
+        self.keepMonthly = keepMonthly
+    }
+
+    public var isEmpty: Bool { [keepDays, keepLast, keepDaily, keepWeekly, keepMonthly].allSatisfy { $0 == nil } }
+
+    /// For each date (any order), the reasons it is kept; an empty list means it may go.
+    public func reasons(for dates: [Date], now: Date, calendar: Calendar = .current) -> [[String]] {
+        var reasons = Array(repeating: [String](), count: dates.count)
+        let newestFirst = dates.indices.sorted { dates[$0] > dates[$1] }
+        if let keepLast {
+            for index in newestFirst.prefix(keepLast) { reasons[index].append("last \(keepLast)") }
+        }
+        if let keepDays {
+            let cutoff = now.addingTimeInterval(-Double(keepDays) * 86400)
+            for index in dates.indices where dates[index] >= cutoff { reasons[index].append("younger than \(keepDays) days") }
+        }
+        let buckets: [(Int?, String, (Date) -> String)] = [
+            (keepDaily, "daily", { d in
+                let c = calendar.dateComponents([.year, .month, .day], from: d)
+                return "\(c.year!)-\(c.month!)-\(c.day!)" }),
+            (keepWeekly, "weekly", { d in
+                let c = calendar.dateComponents([.yearForWeekOfYear, .weekOfYear], from: d)
+                return "\(c.yearForWeekOfYear!)-W\(c.weekOfYear!)" }),
+            (keepMonthly, "monthly", { d in
+                let c = calendar.dateComponents([.year, .month], from: d)
+                return "\(c.year!)-\(c.month!)" }),
+        ]
+        for (count, label, bucket) in buckets {
+            guard let count else { continue }
+            var seen = Set<String>()
+            // The newest backup of each of the `count` most recent periods that have one.
+            for index in newestFirst {
+                let key = bucket(dates[index])
+                if seen.contains(key) { continue }
+                if seen.count >= count { break }
+                seen.insert(key)
+                reasons[index].append("\(label) \(key)")
+            }
+        }
+        return reasons
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import MXBackupKit
+
+struct BackupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Dump the database to a compressed, optionally encrypted file with a manifest.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "zstd or gzip (backup.compression, default zstd; gzip gives the legacy .sql.gz).")
+    var compression: String?
+
+    @Option(help: "Compression level (backup.level, default 3 for zstd, 6 for gzip).")
+    var level: Int?
+
+    @Option(name: .customLong("encrypt-to"), help: ArgumentHelp("Encrypt to this GPG key (repeatable; gpg.recipients).", valueName: "FPR"))
+    var encryptTo: [String] = []
+
+    @Option(help: ArgumentHelp("Encrypt symmetrically with the passphrase in this file (gpg.passphrase_file).", valueName: "FILE"))
+    var passphraseFile: String?
+
+    @Flag(help: "Also back up e2e_one_time_keys_json's rows (backup.include_one_time_keys, default off).")
+    var includeOneTimeKeys = false
+
+    @Flag(help: "Print one JSON summary object on stdout.")
+    var json = false
+
+    func run() throws {
+        try perform {
+            var extra: [String: ConfigValue] = [:]
+            if let compression {
+                guard ["zstd", "gzip"].contains(compression) else {
+                    throw MXError.configuration("--compression: must be zstd or gzip, got '\(compression)'")
+                }
+                extra["backup.compression"] = .string(compression)
+            }
+            if let level { extra["backup.level"] = .int(level) }
+            if !encryptTo.isEmpty { extra["gpg.recipients"] = .list(encryptTo) }
+            if let passphraseFile {
+                extra["gpg.passphrase"] = .string(try Secrets.read(passphraseFile, key: "--passphrase-file"))
+            }
+            if includeOneTimeKeys { extra["backup.include_one_time_keys"] = .bool(true) }
+            let config = try global.load(extra: extra)
+            let console = global.console
+            let operation = BackupOperation(connection: config.postgres, gpg: config.gpg,
+                                            options: .init(config), console: console)
+            let result = try operation.run(commandLine: commandLineForRecords)
+            if json {
+                try printJSON(BackupSummary(result))
+            } else {
+                console.info("backup written: \(result.path) (\(Format.bytes(result.manifest.file.size)), "
+                             + "\(Format.bytes(result.manifest.dumpSize)) of SQL, \(Format.duration(result.seconds)))")
+                console.info("sha256 \(result.manifest.file.sha256), manifest \(result.manifestPath)")
+            }
+        }
+    }
+}
+
+struct BackupSummary: Encodable {
+    var status = "ok"
+    var file: String
+    var manifest: String
+    var size: Int64
+    var dumpSize: Int64
+    var sha256: String
+    var seconds: Double
+    var compression: String
+    var encryption: String
+
+    init(_ result: BackupOperation.Result) {
+        file = result.path
+        manifest = result.manifestPath
+        size = result.manifest.file.size
+        dumpSize = result.manifest.dumpSize
+        sha256 = result.manifest.file.sha256
+        seconds = (result.seconds * 1000).rounded() / 1000
+        compression = result.manifest.compression
+        encryption = result.manifest.encryption.mode
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import MXBackupKit
+
+/// Where configuration comes from, and the connection flags that override it; shared by every command.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file.", discussion: "Default: $MXBACKUP_CONFIG, else ./mxbackup.yaml, else /etc/mxbackup/mxbackup.yaml.", valueName: "FILE"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Legacy .env of the old backup scripts (POSTGRES_*, GPG_RECIPIENT, BACKUP_RETENTION_DAYS, TELEGRAM_*).", valueName: "FILE"))
+    var envFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Synapse's homeserver.yaml: take the connection from its database.args.", valueName: "FILE"))
+    var homeserverConfig: String?
+
+    @Option(name: .long, help: "PostgreSQL host or socket directory (postgres.host).")
+    var host: String?
+
+    @Option(name: .long, help: "PostgreSQL port (postgres.port, default 5432).")
+    var port: Int?
+
+    @Option(name: .long, help: "Role to connect as (postgres.user, default synapse).")
+    var user: String?
+
+    @Option(name: .long, help: "Database (postgres.database, default synapse).")
+    var dbname: String?
+
+    @Option(name: .long, help: "Run the client tools in this container with docker exec (postgres.container).")
+    var container: String?
+
+    @Option(name: .long, help: ArgumentHelp("Backup directory (backup.dir, default ./backups).", valueName: "DIR"))
+    var dir: String?
+
+    @Flag(name: .shortAndLong, help: "Only errors and warnings.")
+    var quiet = false
+
+    var flagValues: [String: ConfigValue] {
+        var values: [String: ConfigValue] = [:]
+        if let host { values["postgres.host"] = .string(host) }
+        if let port { values["postgres.port"] = .int(port) }
+        if let user { values["postgres.user"] = .string(user) }
+        if let dbname { values["postgres.database"] = .string(dbname) }
+        if let container { values["postgres.container"] = .string(container) }
+        if let dir { values["backup.dir"] = .string(dir) }
+        return values
+    }
+
+    func load(extra: [String: ConfigValue] = [:]) throws -> Configuration {
+        try Configuration.load(.init(configFile: config, envFile: envFile, homeserverConfig: homeserverConfig,
+                                     flags: flagValues.merging(extra) { _, new in new }))
+    }
+
+    var console: Console { Console.detect(quiet: quiet) }
+}
+
+/// Encodes results for `--json`.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    Console.writeOut(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
+}

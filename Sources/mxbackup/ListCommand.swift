@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import MXBackupKit
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the backups in the backup directory, newest first (legacy files included).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print a JSON array on stdout.")
+    var json = false
+
+    func run() throws {
+        try perform {
+            let config = try global.load()
+            let catalog = try BackupCatalog.scan(config.backupDirectory)
+            if json {
+                try printJSON(catalog.entries.map(ListedBackup.init))
+                return
+            }
+            guard !catalog.entries.isEmpty else {
+                Console.writeOut("no backups in \(config.backupDirectory)\n")
+                return
+            }
+            var rows = [["CREATED", "SIZE", "COMPRESSION", "ENCRYPTION", "MANIFEST", "FILE"]]
+            for entry in catalog.entries {
+                rows.append([Format.localTime(entry.created), Format.bytes(entry.size), entry.compression.rawValue,
+                             entry.manifest?.encryption.mode ?? (entry.encrypted ? "gpg" : "none"),
+                             entry.isLegacy ? "legacy (none)" : "yes", entry.path])
+            }
+            let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+            for row in rows {
+                let padded = row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                Console.writeOut(padded.joined(separator: "  ") + "\n")
+            }
+            let total = catalog.entries.reduce(Int64(0)) { $0 + $1.size }
+            Console.writeOut("\(catalog.entries.count) backups, \(Format.bytes(total)) in \(config.backupDirectory)\n")
+            for partial in catalog.partials {
+                Console.writeOut("leftover of an interrupted run: \(partial.path) (\(Format.localTime(partial.modified))); 'mxbackup prune' removes it after a day\n")
+            }
+        }
+    }
+}
+
+struct ListedBackup: Encodable {
+    var file: String
+    var created: String
+    var size: Int64
+    var compression: String
+    var encrypted: Bool
+    var encryption: String
+    var legacy: Bool
+    var manifest: String?
+    var sha256: String?
+    var serverName: String?
+    var schemaVersion: Int?
+
+    init(_ entry: BackupEntry) {
+        file = entry.path
+        created = Format.iso8601(entry.created)
+        size = entry.size
+        compression = entry.compression.rawValue
+        encrypted = entry.encrypted
+        encryption = entry.manifest?.encryption.mode ?? (entry.encrypted ? "gpg" : "none")
+        legacy = entry.isLegacy
+        manifest = entry.manifestPath
+        sha256 = entry.manifest?.file.sha256
+        serverName = entry.manifest?.serverName
+        schemaVersion = entry.manifest?.schemaVersion
+    }
+}

@@ -1,0 +1,5 @@
+import MXBackupKit
+
+// Signals are set up before any thread exists, so that every thread inherits the blocked mask.
+Interrupts.shared.install()
+MXBackup.main()
