@@ -1,0 +1,113 @@
+import Foundation
+import MXBackupKit
+
+/// One test's world: a temporary directory, its own database in the shared cluster, a config file
+/// pointing at both, and a way to run the real `mxbackup` binary against them.
+struct Sandbox {
+    let root: String
+    let database: String
+    let cluster = TestCluster.shared
+
+    var backupDir: String { root + "/backups" }
+    var configPath: String { root + "/mxbackup.yaml" }
+    var binDir: String { root + "/bin" }
+
+    static let binary = ProcessInfo.processInfo.environment["MXBACKUP_BIN"] ?? packageRoot + "/.build/debug/mxbackup"
+
+    init(fixture: Bool = true, scale: Int = 1, serverName: String = "example.org") throws {
+        root = try makeTemporaryDirectory("mxbackup-test")
+        database = try TestCluster.shared.createDatabase(fixture: fixture, scale: scale, serverName: serverName)
+        try writeConfig()
+    }
+
+    /// Writes the config file: connection to this sandbox's database plus extra lines per section.
+    func writeConfig(postgres: [String] = [], backup: [String] = [], extra: String = "") throws {
+        let text = """
+        postgres:
+          host: 127.0.0.1
+          port: \(cluster.port)
+          user: synapse
+          database: \(database)
+          password_file: \(cluster.passwordFile)
+        \(postgres.map { "  " + $0 }.joined(separator: "\n"))
+        backup:
+          dir: \(backupDir)
+        \(backup.map { "  " + $0 }.joined(separator: "\n"))
+        \(extra)
+        """
+        try write(text, to: configPath, mode: 0o600)
+    }
+
+    struct Result {
+        let termination: ChildProcess.Termination
+        let stdout: String
+        let stderr: String
+        var exitCode: Int32 {
+            switch termination {
+            case .exited(let code): return code
+            case .signaled(let sig): return 128 + sig
+            }
+        }
+    }
+
+    /// Runs mxbackup with this sandbox's config and none of the ambient PG*/GnuPG settings.
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let output = try ProcessRunner.run(spec(arguments, environment: environment))
+        return Result(termination: output.termination, stdout: output.text, stderr: output.stderr)
+    }
+
+    func spec(_ arguments: [String], environment: [String: String] = [:]) -> ProcessSpec {
+        ProcessSpec(Self.binary, arguments,
+                    environment: ["MXBACKUP_CONFIG": configPath].merging(environment) { _, new in new },
+                    unsetEnvironment: ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGPASSFILE", "GNUPGHOME"])
+    }
+
+    /// Names in the backup directory (lock files excluded).
+    func backupFiles() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: backupDir)) ?? []).filter { !$0.hasSuffix(".lock") }.sorted()
+    }
+
+    /// The single backup file (not the manifest) in the backup directory.
+    func onlyBackup() throws -> String {
+        let files = backupFiles().filter { BackupName.suffix(of: $0) != nil }
+        guard files.count == 1 else { throw MXError.failed("expected one backup, found \(files)") }
+        return backupDir + "/" + files[0]
+    }
+
+    /// An executable script in the sandbox's bin directory (stand-ins for pg_dump, docker, gpg).
+    @discardableResult
+    func shim(_ name: String, _ body: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: binDir, withIntermediateDirectories: true)
+        let path = binDir + "/" + name
+        try write("#!/usr/bin/env bash\n" + body + "\n", to: path, mode: 0o755)
+        return path
+    }
+
+    /// Loads a plain SQL stream (from a shell pipeline of standard tools) into a new empty database.
+    func restoreWithStandardTools(_ pipeline: String) throws -> String {
+        let target = try cluster.createDatabase(prefix: "r", fixture: false)
+        let connection = cluster.connection(database: target)
+        let spec = ProcessSpec("bash", ["-o", "pipefail", "-c", pipeline + " | psql -X -q -v ON_ERROR_STOP=1 >/dev/null"],
+                               environment: connection.tool("psql", []).environment)
+        let output = try ProcessRunner.run(spec)
+        guard output.termination.succeeded else { throw MXError.failed("restore pipeline failed: \(output.stderr)") }
+        return target
+    }
+
+    func manifest(of backup: String) throws -> Manifest {
+        try Manifest.read(Manifest.path(forBackup: backup))
+    }
+}
+
+func write(_ text: String, to path: String, mode: mode_t) throws {
+    unlink(path)
+    guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
+        throw MXError.failed("cannot write \(path)")
+    }
+}
+
+func fileMode(_ path: String) -> mode_t {
+    var st = stat()
+    stat(path, &st)
+    return st.st_mode & 0o777
+}
