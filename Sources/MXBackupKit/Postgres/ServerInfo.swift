@@ -19,7 +19,7 @@ public struct ServerInfo: Sendable {
     /// `pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)` → (15, "15.18").
     public static func toolVersion(_ tool: String, connection: PostgresConnection) throws -> (major: Int, version: String) {
         let output = try ProcessRunner.run(connection.tool(tool, ["--version"]))
-        let words = output.text.split(separator: " ")
+        let words = output.text.split(whereSeparator: \.isWhitespace)
         guard output.termination.succeeded, let index = words.firstIndex(of: "(PostgreSQL)"), index + 1 < words.count,
               let major = Int(words[index + 1].split(separator: ".")[0].filter(\.isNumber)) else {
             throw MXError.refused("\(tool) --version failed (\(connection.container.map { "in container \($0)" } ?? "on this machine")): \(output.stderr.isEmpty ? output.text : output.stderr)")

@@ -21,14 +21,20 @@ struct Sandbox {
     }
 
     /// Writes the config file: connection to this sandbox's database plus extra lines per section.
-    func writeConfig(postgres: [String] = [], backup: [String] = [], extra: String = "") throws {
+    func writeConfig(postgres: [String] = [], backup: [String] = [], extra: String = "",
+                     password: String? = nil, port: Int? = nil) throws {
+        var passwordFile = cluster.passwordFile
+        if let password {
+            passwordFile = root + "/wrong.password"
+            try write(password, to: passwordFile, mode: 0o600)
+        }
         let text = """
         postgres:
           host: 127.0.0.1
-          port: \(cluster.port)
+          port: \(port ?? cluster.port)
           user: synapse
           database: \(database)
-          password_file: \(cluster.passwordFile)
+          password_file: \(passwordFile)
         \(postgres.map { "  " + $0 }.joined(separator: "\n"))
         backup:
           dir: \(backupDir)
@@ -81,6 +87,14 @@ struct Sandbox {
         let path = binDir + "/" + name
         try write("#!/usr/bin/env bash\n" + body + "\n", to: path, mode: 0o755)
         return path
+    }
+
+    /// A bin_dir (postgres.bin_dir) whose pg_dump is the given script and whose psql is the real one.
+    /// `$REAL` in the script is the real pg_dump.
+    func fakePgDump(_ body: String) throws {
+        try shim("psql", "exec /usr/bin/psql \"$@\"")
+        try shim("pg_dump", "REAL=/usr/bin/pg_dump\n" + body)
+        try writeConfig(postgres: ["bin_dir: \(binDir)"])
     }
 
     /// Loads a plain SQL stream (from a shell pipeline of standard tools) into a new empty database.

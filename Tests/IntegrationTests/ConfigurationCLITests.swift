@@ -1,0 +1,84 @@
+import Foundation
+import MXBackupKit
+import Testing
+
+/// Configuration mistakes are caught before any work, with the file, the key and the fix.
+@Suite struct ConfigurationCLITests {
+    @Test func unknownKeyNamesFileLineAndKey() throws {
+        let box = try Sandbox(fixture: false)
+        try box.writeConfig(backup: ["compresion: zstd"])
+        let result = try box.run(["backup"])
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains(box.configPath) && result.stderr.contains("unknown key 'backup.compresion'"), "\(result.stderr)")
+        #expect(box.backupFiles() == [])
+    }
+
+    @Test func wrongTypeNamesTheKey() throws {
+        let box = try Sandbox(fixture: false)
+        try box.writeConfig(backup: ["level: high"])
+        let result = try box.run(["backup"])
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains("backup.level: expected a whole number"), "\(result.stderr)")
+    }
+
+    @Test func missingOrUnreadableConfigFileIsAnError() throws {
+        let box = try Sandbox(fixture: false)
+        let missing = box.root + "/nope.yaml"
+        var result = try box.run(["backup", "--config", missing])
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains(missing) && result.stderr.contains("not found"), "\(result.stderr)")
+        result = try box.run(["backup", "--config", box.root])  // a directory cannot be read as a file
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains("cannot read the configuration file"), "\(result.stderr)")
+    }
+
+    @Test func looseSecretFileIsRefused() throws {
+        let box = try Sandbox(fixture: false)
+        try box.writeConfig(password: TestCluster.shared.password)
+        chmod(box.root + "/wrong.password", 0o644)
+        let result = try box.run(["backup"])
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains("readable by group or others") && result.stderr.contains("chmod 600"), "\(result.stderr)")
+        #expect(!result.stderr.contains(TestCluster.shared.password))
+        #expect(box.backupFiles() == [])
+    }
+
+    @Test func inlineSecretOnlyInAPrivateConfigFile() throws {
+        let box = try Sandbox(fixture: true)
+        try box.writeConfig(extra: "gpg:\n  passphrase: inline-secret-123")
+        chmod(box.configPath, 0o644)
+        var result = try box.run(["backup"])
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains("gpg.passphrase") && result.stderr.contains("readable by group or others"), "\(result.stderr)")
+        chmod(box.configPath, 0o600)
+        result = try box.run(["backup"], environment: ["GNUPGHOME": try makeTemporaryDirectory("mxbackup-gpgsym")])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(try box.onlyBackup().hasSuffix(".sql.zst.gpg"))
+    }
+
+    @Test func configCommandRedactsEverySecretAndNamesSources() throws {
+        let box = try Sandbox(fixture: false)
+        let envFile = box.root + "/.env"
+        try write("POSTGRES_PASSWORD=env-secret-1\nTELEGRAM_BOT_TOKEN=123:token-secret\nTELEGRAM_CHAT_ID=-100\nBACKUP_RETENTION_DAYS=9\n",
+                  to: envFile, mode: 0o600)
+        let result = try box.run(["config", "--env-file", envFile], environment: ["MXBACKUP_GPG_PASSPHRASE": "gpg-secret-2"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        for secret in ["env-secret-1", "token-secret", "gpg-secret-2", TestCluster.shared.password] {
+            #expect(!result.stdout.contains(secret))
+        }
+        #expect(result.stdout.contains("keep_days: 9  # from \(envFile)"))
+        #expect(result.stdout.contains("bot_token: '<redacted>'"))
+        #expect(result.stdout.contains("port: \(TestCluster.shared.port)  # from \(box.configPath)"))
+    }
+
+    @Test func initWritesAPrivateTemplateThatLoads() throws {
+        let box = try Sandbox(fixture: false)
+        let path = box.root + "/new.yaml"
+        #expect(try box.run(["init", "--output", path]).exitCode == 0)
+        #expect(fileMode(path) == 0o600)
+        #expect(try box.run(["init", "--output", path]).exitCode == 3)  // never overwrites silently
+        let shown = try box.run(["config", "--config", path])
+        #expect(shown.exitCode == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("compression: 'zstd'  # from \(path)"))
+    }
+}
