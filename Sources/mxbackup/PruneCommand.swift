@@ -40,8 +40,9 @@ struct PruneCommand: ParsableCommand {
             }
             let verb = dryRun ? "would delete" : "deleted"
             for decision in result.decisions {
-                let line = decision.keep ? "keep    \(decision.path)  (\(decision.reasons.joined(separator: ", ")))"
-                                         : "\(verb.padding(toLength: 7, withPad: " ", startingAt: 0)) \(decision.path)"
+                let action = (decision.keep ? "keep" : verb).padding(toLength: 12, withPad: " ", startingAt: 0)
+                let line = decision.keep ? "\(action) \(decision.path)  (\(decision.reasons.joined(separator: ", ")))"
+                                         : "\(action) \(decision.path)"
                 Console.writeOut(line + "\n")
             }
             for leftover in result.leftovers { Console.writeOut("\(verb) leftover \(leftover)\n") }

@@ -1,0 +1,89 @@
+import Foundation
+import MXBackupKit
+import Testing
+
+@Suite struct ListPruneTests {
+    /// Makes a file exactly as the legacy scripts did.
+    private func legacyBackup(_ box: Sandbox, name: String, encryptTo keyring: Keyring? = nil) throws -> String {
+        try FileManager.default.createDirectory(atPath: box.backupDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let path = box.backupDir + "/" + name
+        var pipeline = "pg_dump --no-owner --no-privileges | gzip > '\(path)'"
+        if let keyring {
+            pipeline += " && gpg --batch --homedir '\(keyring.home)' --trust-model always --encrypt --recipient \(keyring.fingerprint) '\(path)' && rm '\(path)'"
+        }
+        let output = try ProcessRunner.run(ProcessSpec("bash", ["-o", "pipefail", "-c", pipeline],
+                                                       environment: box.cluster.connection(database: box.database).tool("pg_dump", []).environment))
+        guard output.termination.succeeded else { throw MXError.failed("legacy backup failed: \(output.stderr)") }
+        return keyring == nil ? path : path + ".gpg"
+    }
+
+    @Test func listShowsNewestFirstWithLegacyFilesMarked() throws {
+        let box = try Sandbox()
+        let keyring = try Keyring.generate()
+        let old = try legacyBackup(box, name: "synapse_db_20240101_030000.sql.gz")
+        let oldEncrypted = try legacyBackup(box, name: "synapse_db_20240102_030000.sql.gz", encryptTo: keyring)
+        #expect(try box.run(["backup"]).exitCode == 0)
+        let result = try box.run(["list", "--json"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(entries.map { $0["file"] as? String } == [try box.onlyBackupOfMXBackup(), oldEncrypted, old])
+        #expect(entries.map { $0["legacy"] as? Bool } == [false, true, true])
+        #expect(entries.map { $0["encrypted"] as? Bool } == [false, true, false])
+        #expect(entries.map { $0["compression"] as? String } == ["zstd", "gzip", "gzip"])
+        let table = try box.run(["list"])
+        #expect(table.stdout.contains("legacy (none)") && table.stdout.contains("3 backups"), "\(table.stdout)")
+    }
+
+    @Test func pruneAppliesRetentionButNeverTheNewestVerifiedBackup() throws {
+        let box = try Sandbox()
+        let legacy = try legacyBackup(box, name: "synapse_db_20240101_030000.sql.gz")
+        var made: [String] = []
+        for _ in 0..<3 {
+            #expect(try box.run(["backup"]).exitCode == 0)
+            made = box.backupFiles().filter { $0.hasSuffix(".sql.zst") }.map { box.backupDir + "/" + $0 }
+            sleep(1)  // names have one-second resolution
+        }
+        #expect(made.count == 3)
+        let (a, b, c) = (made[0], made[1], made[2])
+        let oldPartial = box.backupDir + "/synapse_db_20240101_000000.sql.zst.partial"
+        let youngPartial = box.backupDir + "/synapse_db_20991231_000000.sql.zst.partial"
+        try write("x", to: oldPartial, mode: 0o600)
+        try write("x", to: youngPartial, mode: 0o600)
+        var times = [timeval(tv_sec: time(nil) - 3 * 86400, tv_usec: 0), timeval(tv_sec: time(nil) - 3 * 86400, tv_usec: 0)]
+        utimes(oldPartial, &times)
+
+        #expect(try box.run(["prune"]).exitCode == 2)  // no policy: refuse rather than guess
+
+        let dryRun = try box.run(["prune", "--keep-days", "1", "--dry-run"])
+        #expect(dryRun.exitCode == 0, "\(dryRun.stderr)")
+        #expect(dryRun.stdout.contains("would delete \(legacy)"))
+        #expect(FileManager.default.fileExists(atPath: legacy) && FileManager.default.fileExists(atPath: oldPartial))
+
+        #expect(try box.run(["prune", "--keep-days", "1"]).exitCode == 0)
+        #expect(!FileManager.default.fileExists(atPath: legacy))
+        #expect(!FileManager.default.fileExists(atPath: oldPartial))
+        #expect(FileManager.default.fileExists(atPath: youngPartial))
+        #expect([a, b, c].allSatisfy { FileManager.default.fileExists(atPath: $0) })
+
+        // Corrupt the newest: with nothing else kept, the newest *verified* one (b) survives.
+        let handle = try #require(FileHandle(forUpdatingAtPath: c))
+        try handle.seek(toOffset: 100)
+        try handle.write(contentsOf: Data([0xFF, 0x00, 0xFF]))
+        try handle.close()
+        let pruned = try box.run(["prune", "--keep-last", "0"])
+        #expect(pruned.exitCode == 0, "\(pruned.stderr)")
+        #expect(pruned.stderr.contains("does not match its manifest"))
+        #expect(pruned.stdout.contains("newest verified backup"))
+        #expect(box.backupFiles().filter { !$0.hasSuffix(".partial") }
+            == [(b as NSString).lastPathComponent, (Manifest.path(forBackup: b) as NSString).lastPathComponent].sorted())
+    }
+}
+
+extension Sandbox {
+    /// The one backup written by mxbackup (it has a manifest).
+    func onlyBackupOfMXBackup() throws -> String {
+        let files = backupFiles().filter { BackupName.suffix(of: $0) != nil && FileManager.default.fileExists(atPath: Manifest.path(forBackup: backupDir + "/" + $0)) }
+        guard files.count == 1 else { throw MXError.failed("expected one mxbackup backup, found \(files)") }
+        return backupDir + "/" + files[0]
+    }
+}
