@@ -1,0 +1,133 @@
+import Foundation
+@testable import MXBackupKit
+import Testing
+
+@Suite struct ConfigurationTests {
+    @Test func legacyEnvFileMapsTheOldVariablesAndIgnoresPlaceholders() throws {
+        let layer = try LegacyEnvFile.parse("""
+        # compose .env
+        export POSTGRES_USER=synapse_user
+        POSTGRES_PASSWORD="CHANGE_ME_strong_password"
+        POSTGRES_DB='synapse'
+        GPG_RECIPIENT=ABCDEF0123456789, 0123456789ABCDEF
+        BACKUP_RETENTION_DAYS=7  # a week
+        TELEGRAM_BOT_TOKEN=CHANGE_ME
+        TELEGRAM_CHAT_ID=-100123
+        SYNAPSE_SERVER_NAME=example.org
+        """, path: "/x/.env", loose: false)
+        #expect(layer["postgres.user"] == .string("synapse_user"))
+        #expect(layer["postgres.password"] == nil)
+        #expect(layer["postgres.database"] == .string("synapse"))
+        #expect(layer["gpg.recipients"] == .list(["ABCDEF0123456789", "0123456789ABCDEF"]))
+        #expect(layer["retention.keep_days"] == .int(7))
+        #expect(layer["telegram.bot_token"] == nil)
+        #expect(layer["telegram.chat_id"] == .string("-100123"))
+        #expect(layer.entries.count == 5)
+    }
+
+    @Test func legacyEnvFileWithABadNumberNamesTheLine() {
+        #expect(throws: MXError.self) { try LegacyEnvFile.parse("BACKUP_RETENTION_DAYS=week", path: "/x/.env", loose: false) }
+    }
+
+    @Test func precedenceFlagsThenFileThenEnvFileThenHomeserverThenLibpqThenDefaults() throws {
+        let libpq = try ConfigLayer.libpqEnvironment(["PGHOST": "libpq-host", "PGPORT": "6000", "PGUSER": "libpq-user", "PGDATABASE": "libpq-db"])
+        let homeserver = ConfigLayer(origin: "homeserver.yaml", values: ["postgres.user": .string("hs-user"), "postgres.database": .string("hs-db")])
+        let envFile = ConfigLayer(origin: ".env", values: ["postgres.database": .string("env-db")])
+        let file = ConfigLayer(origin: "mxbackup.yaml", values: ["backup.dir": .string("/file/dir")])
+        let flags = ConfigLayer(origin: "command line", values: ["backup.dir": .string("/flag/dir")])
+        let config = try Configuration(layers: [.defaults, libpq, homeserver, envFile, file, flags], configFile: nil)
+        #expect(config.postgres.host == "libpq-host")
+        #expect(config.postgres.port == 6000)
+        #expect(config.postgres.user == "hs-user")
+        #expect(config.postgres.database == "env-db")
+        #expect(config.backupDirectory == "/flag/dir")
+        #expect(config.origin("backup.dir") == "command line")
+        #expect(config.compression == .zstd && config.origin("backup.compression") == "default")
+    }
+
+    @Test func aSecretFromALooseFileIsRefusedOnlyWhenItIsUsed() throws {
+        var loose = ConfigLayer(origin: "/etc/.env")
+        loose.entries["postgres.password"] = .init(value: .string("x"), looseFile: "/etc/.env")
+        #expect(throws: MXError.self) { try Configuration(layers: [.defaults, loose], configFile: nil) }
+        let override = ConfigLayer(origin: "env", values: ["postgres.password": .string("y")])
+        #expect(try Configuration(layers: [.defaults, loose, override], configFile: nil).postgres.password == "y")
+    }
+
+    @Test func yamlRejectsUnknownSectionsKeysAndWrongTypes() {
+        func error(_ yaml: String) -> String {
+            do { _ = try YAMLConfigFile.parse(yaml, path: "/etc/m.yaml", loose: false); return "no error" } catch { return "\(error)" }
+        }
+        #expect(error("postgress:\n  host: x").contains("unknown section 'postgress'"))
+        #expect(error("postgres:\n  hots: x").contains("/etc/m.yaml:2: unknown key 'postgres.hots'"))
+        #expect(error("postgres:\n  port: abc").contains("postgres.port: expected a whole number"))
+        #expect(error("backup:\n  compression: lz4").contains("must be one of zstd, gzip"))
+        #expect(error("backup:\n  include_one_time_keys: maybe").contains("expected true or false"))
+        #expect(error("postgres:\n  host:").contains("postgres.host: has no value"))
+        #expect(error("postgres:\n  user_file: /x").contains("unknown key 'postgres.user_file'"))
+        #expect(error("- a\n- b").contains("top level must be a mapping"))
+    }
+
+    @Test func yamlReadsEveryTypeAndSecretFiles() throws {
+        let dir = NSTemporaryDirectory() + "mxcfg-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let secret = dir + "/pw"
+        FileManager.default.createFile(atPath: secret, contents: Data("s3cret\n".utf8), attributes: [.posixPermissions: 0o600])
+        let layer = try YAMLConfigFile.parse("""
+        postgres:
+          port: 5433
+          password_file: \(secret)
+        backup:
+          include_one_time_keys: true
+        gpg:
+          recipients: [AAAA, BBBB]
+        """, path: dir + "/m.yaml", loose: false)
+        #expect(layer["postgres.port"] == .int(5433))
+        #expect(layer["postgres.password"] == .string("s3cret"))
+        #expect(layer["backup.include_one_time_keys"] == .bool(true))
+        #expect(layer["gpg.recipients"] == .list(["AAAA", "BBBB"]))
+        chmod(secret, 0o640)
+        #expect(throws: MXError.self) {
+            try YAMLConfigFile.parse("postgres:\n  password_file: \(secret)", path: dir + "/m.yaml", loose: false)
+        }
+    }
+
+    @Test func homeserverYamlGivesTheConnection() throws {
+        let path = NSTemporaryDirectory() + "hs-\(UUID().uuidString).yaml"
+        FileManager.default.createFile(atPath: path, contents: Data("""
+        server_name: "matrix.example.org"
+        database:
+          name: psycopg2
+          args:
+            user: synapse_user
+            password: hs-secret
+            dbname: synapse_db
+            host: matrix-postgres
+            port: 5432
+            cp_min: 5
+        """.utf8), attributes: [.posixPermissions: 0o600])
+        let layer = try HomeserverConfig.load(path: path)
+        #expect(layer["postgres.user"] == .string("synapse_user"))
+        #expect(layer["postgres.database"] == .string("synapse_db"))
+        #expect(layer["postgres.host"] == .string("matrix-postgres"))
+        #expect(layer["postgres.password"] == .string("hs-secret"))
+        #expect(layer["synapse.server_name"] == .string("matrix.example.org"))
+    }
+
+    @Test func renderedConfigurationNeverShowsSecrets() throws {
+        let secrets = ConfigLayer(origin: "env", values: ["postgres.password": .string("pw-1"), "telegram.bot_token": .string("tok-2")])
+        let text = try Configuration(layers: [.defaults, secrets], configFile: nil).rendered()
+        #expect(!text.contains("pw-1") && !text.contains("tok-2"))
+        #expect(text.contains("password: '<redacted>'  # from env"))
+    }
+
+    @Test func everyKeyIsInTheTemplate() {
+        for key in ConfigKey.all {
+            let name = key.type == .secret ? "\(key.name)_file:" : "\(key.name):"
+            #expect(ConfigTemplate.text.contains(name), "\(key.path) is missing from the init template")
+        }
+    }
+
+    @Test func passfileLinesHonourEscapesAndWildcards() {
+        #expect(PostgresConnection.splitPassfileLine(#"db.example:5432:*:synapse:pa\:ss"#) == ["db.example", "5432", "*", "synapse", "pa:ss"])
+    }
+}
