@@ -18,7 +18,7 @@ final class TestCluster: Sendable {
     let passwordFile: String
 
     private init() throws {
-        directory = try makeTemporaryDirectory("mxbackup-pg")
+        directory = try makeTemporaryDirectory("pg")
         port = try freePort()
         let started = try ProcessRunner.run(ProcessSpec("\(packageRoot)/scripts/pg-cluster.sh", ["start", directory, String(port)]))
         guard started.termination.succeeded else {
@@ -28,7 +28,6 @@ final class TestCluster: Sendable {
         password = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         atexit {
             _ = try? ProcessRunner.run(ProcessSpec("\(packageRoot)/scripts/pg-cluster.sh", ["stop", TestCluster.shared.directory]))
-            _ = try? FileManager.default.removeItem(atPath: TestCluster.shared.directory)
         }
     }
 
@@ -86,8 +85,21 @@ final class TestCluster: Sendable {
     }
 }
 
+/// Everything a test run creates lives under one directory, removed at exit together with the
+/// gpg-agents that the tests' keyrings started.
+let testRunDirectory: String = {
+    var template = Array("/tmp/mxbackup-tests-XXXXXX".utf8CString)
+    guard let path = mkdtemp(&template) else { fatalError("mkdtemp failed") }
+    chmod(path, 0o755)  // the postgres user must reach the cluster inside
+    atexit {
+        _ = try? ProcessRunner.run(ProcessSpec("pkill", ["-f", "gpg-agent --homedir \(testRunDirectory)"]))
+        _ = try? FileManager.default.removeItem(atPath: testRunDirectory)
+    }
+    return String(cString: path)
+}()
+
 func makeTemporaryDirectory(_ prefix: String) throws -> String {
-    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    var template = Array("\(testRunDirectory)/\(prefix)-XXXXXX".utf8CString)
     guard let path = mkdtemp(&template) else { throw MXError.failed("mkdtemp failed") }
     return String(cString: path)
 }
