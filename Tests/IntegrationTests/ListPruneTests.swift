@@ -47,10 +47,13 @@ import Testing
         let (a, b, c) = (made[0], made[1], made[2])
         let oldPartial = box.backupDir + "/synapse_db_20240101_000000.sql.zst.partial"
         let youngPartial = box.backupDir + "/synapse_db_20991231_000000.sql.zst.partial"
+        let orphanManifest = box.backupDir + "/synapse_db_20240101_000000.manifest.json"
         try write("x", to: oldPartial, mode: 0o600)
         try write("x", to: youngPartial, mode: 0o600)
+        try write("{}", to: orphanManifest, mode: 0o600)
         var times = [timeval(tv_sec: time(nil) - 3 * 86400, tv_usec: 0), timeval(tv_sec: time(nil) - 3 * 86400, tv_usec: 0)]
         utimes(oldPartial, &times)
+        utimes(orphanManifest, &times)
 
         #expect(try box.run(["prune"]).exitCode == 2)  // no policy: refuse rather than guess
 
@@ -62,6 +65,7 @@ import Testing
         #expect(try box.run(["prune", "--keep-days", "1"]).exitCode == 0)
         #expect(!FileManager.default.fileExists(atPath: legacy))
         #expect(!FileManager.default.fileExists(atPath: oldPartial))
+        #expect(!FileManager.default.fileExists(atPath: orphanManifest))
         #expect(FileManager.default.fileExists(atPath: youngPartial))
         #expect([a, b, c].allSatisfy { FileManager.default.fileExists(atPath: $0) })
 

@@ -17,7 +17,8 @@ public struct BackupEntry: Sendable {
 public struct BackupCatalog: Sendable {
     public var directory: String
     public var entries: [BackupEntry]
-    /// Leftovers of interrupted runs.
+    /// Leftovers of interrupted runs: `.partial` files, and manifests whose backup is gone (a crash
+    /// between the manifest's rename and the backup's).
     public var partials: [(path: String, modified: Date)]
 
     /// Reads the directory. A missing directory is an empty catalogue.
@@ -37,6 +38,11 @@ public struct BackupCatalog: Sendable {
             let modified = attributes[.modificationDate] as? Date ?? Date.distantPast
             if name.hasSuffix(".partial") {
                 partials.append((path, modified))
+                continue
+            }
+            if name.hasSuffix(".manifest.json") {
+                let stem = String(path.dropLast(".manifest.json".count))
+                if !BackupName.suffixes.contains(where: { fm.fileExists(atPath: stem + $0) }) { partials.append((path, modified)) }
                 continue
             }
             guard let suffix = BackupName.suffix(of: name) else { continue }

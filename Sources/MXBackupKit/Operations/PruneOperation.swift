@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Never deletes the newest backup whose manifest checksum matches its file (so a broken policy or a
 /// run of failed backups can never leave zero good backups); deletes a manifest with its backup;
-/// removes `.partial` leftovers older than a day (younger ones may belong to a running backup).
+/// removes leftovers (`.partial` files, orphan manifests) older than a day (younger ones may belong to a running backup).
 public struct PruneOperation {
     public struct Decision: Sendable, Encodable {
         public var path: String
