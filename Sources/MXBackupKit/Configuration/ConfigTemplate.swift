@@ -41,6 +41,20 @@ public enum ConfigTemplate {
 
     synapse:
       # server_name: example.org    # recorded in the manifest when the users table is empty
+      url: http://localhost:8008    # where /health answers, for the checks after a restore
+      health_timeout: 120           # seconds Synapse may take to become healthy before a rollback
+      # max_schema_version: 88      # newest schema the running Synapse understands; default: the live database's
+
+    services:                       # how restore stops and starts Synapse
+      kind: none                    # none, compose, systemd or command
+      # compose_dir: /opt/matrix    # docker compose project directory; default: the working directory
+      compose_services: []          # default: synapse and every synapse-worker-* of the project
+      systemd_units: [matrix-synapse]   # main unit first, then workers
+      # stop_command: systemctl stop matrix-synapse
+      # start_command: systemctl start matrix-synapse
+
+    restore:
+      # audit_log: /var/log/mxbackup/audit.jsonl   # default: audit.jsonl in the backup directory
 
     telegram:                       # read now, used by the offsite store in a later version
       # bot_token_file: /etc/mxbackup/telegram.token

@@ -137,6 +137,34 @@ public struct Configuration: Sendable {
             binDir: string("postgres.bin_dir"))
     }
 
+    /// How Synapse is stopped and started around a restore.
+    public func services() throws -> ServiceController {
+        switch string("services.kind") ?? "none" {
+        case "compose":
+            return try ComposeServices(docker: string("postgres.docker") ?? "docker", projectDirectory: string("services.compose_dir"),
+                                       services: list("services.compose_services"))
+        case "systemd":
+            let units = list("services.systemd_units")
+            guard !units.isEmpty else { throw MXError.configuration("services.systemd_units: empty: list Synapse's units, main process first") }
+            return SystemdServices(units: units)
+        case "command":
+            guard let stop = string("services.stop_command"), let start = string("services.start_command") else {
+                throw MXError.configuration("services.kind is command: set both services.stop_command and services.start_command")
+            }
+            return CommandServices(stop: stop, start: start)
+        default:
+            return NoServices()
+        }
+    }
+
+    public var healthCheck: HealthCheck {
+        HealthCheck(baseURL: string("synapse.url") ?? "http://localhost:8008", timeout: Double(int("synapse.health_timeout") ?? 120))
+    }
+
+    public var auditLog: String {
+        string("restore.audit_log") ?? (backupDirectory as NSString).appendingPathComponent("audit.jsonl")
+    }
+
     /// The effective configuration as YAML, secrets redacted, each value with its source.
     public func rendered() -> String {
         var out = "# effective configuration" + (configFile.map { " (file: \($0))" } ?? " (no configuration file found)") + "\n"

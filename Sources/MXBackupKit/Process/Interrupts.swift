@@ -14,6 +14,7 @@ public final class Interrupts: @unchecked Sendable {
     private var groups: Set<pid_t> = []
     private var files: Set<String> = []
     private var received: Int32?
+    private var criticalDepth = 0
 
     /// Must run first in main(), before any other thread exists, so that they all inherit the mask.
     public func install(gracePeriod: Double = 10) {
@@ -37,10 +38,14 @@ public final class Interrupts: @unchecked Sendable {
     }
 
     private func handle(_ sig: Int32, gracePeriod: Double) {
-        let (first, targets): (Bool, Set<pid_t>) = lock.withLock {
+        let (first, targets, critical): (Bool, Set<pid_t>, Bool) = lock.withLock {
             let first = received == nil
             if first { received = sig }
-            return (first, groups)
+            return (first, groups, criticalDepth > 0)
+        }
+        if critical {
+            Console.writeErr("\nmxbackup: received signal \(sig) while swapping databases: finishing the swap (or its rollback) first\n")
+            return
         }
         guard first else { emergencyExit(sig) }
         Console.writeErr("\nmxbackup: received signal \(sig), stopping…\n")
@@ -54,6 +59,15 @@ public final class Interrupts: @unchecked Sendable {
         for path in leftovers { unlink(path) }
         Console.writeErr("mxbackup: stopped by signal \(sig)\n")
         _exit(128 + sig)
+    }
+
+    /// Runs `body` with signals deferred: a step that must not stop half way (the database swap, its
+    /// rollback, the cleanup after a failure). A signal received meanwhile is acted on by the next
+    /// `checkpoint()`; children started inside are not stopped by an earlier signal.
+    public func critical<T>(_ body: () throws -> T) rethrows -> T {
+        lock.withLock { criticalDepth += 1 }
+        defer { lock.withLock { criticalDepth -= 1 } }
+        return try body()
     }
 
     /// The signal received so far, if any.
@@ -71,7 +85,8 @@ public final class Interrupts: @unchecked Sendable {
         if rc == 0 {
             let child = pid()
             groups.insert(child)
-            if received != nil { kill(-child, SIGTERM) }
+            // New work after a signal is stopped at once, except in a critical section (cleanup, swap).
+            if received != nil && criticalDepth == 0 { kill(-child, SIGTERM) }
         }
         return rc
     }

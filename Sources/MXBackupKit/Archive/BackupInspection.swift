@@ -1,0 +1,62 @@
+import Foundation
+
+/// What a full read of a backup proved: every layer decodes to its end, the SQL is a complete
+/// pg_dump, the checksum matches the manifest (when there is one), and what the dump contains.
+public struct BackupInspection: Sendable {
+    public var path: String
+    public var layers: [BackupReader.Layer]
+    public var sha256: String
+    public var size: Int64
+    public var manifest: Manifest?
+    public var sqlBytes: Int64
+    public var tableRows: [String: Int64]
+    public var maxStreamOrdering: Int64?
+    public var schemaVersion: Int?
+    public var schemaCompatVersion: Int?
+    public var serverName: String?
+
+    /// A Synapse database has its schema_version table.
+    public var isSynapse: Bool { tableRows["public.schema_version"] != nil }
+
+    /// Reads the whole backup (nothing is written) and checks it.
+    public static func inspect(path: String, gpg: GPG, passphrase: String?, connection: PostgresConnection,
+                               progress: ((Int64) -> Void)? = nil) throws -> BackupInspection {
+        let manifestPath = Manifest.path(forBackup: path)
+        let manifest = FileManager.default.fileExists(atPath: manifestPath) ? try Manifest.read(manifestPath) : nil
+        if let manifest {
+            // Cheap first: a size mismatch is known before decrypting anything.
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.int64Value ?? -1
+            guard size == manifest.file.size else {
+                throw MXError.refused("\(path): size \(size) differs from its manifest's \(manifest.file.size): the file is truncated or not the one the manifest describes")
+            }
+        }
+        let reader = try BackupReader(path: path, gpg: gpg, passphrase: passphrase, connection: connection)
+        let scanner = DumpScanner()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        do {
+            while true {
+                let n = try reader.read(into: buffer)
+                if n == 0 { break }
+                scanner.scan(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                progress?(scanner.bytes)
+                try Interrupts.shared.checkpoint()
+            }
+        } catch {
+            reader.cancel()
+            throw error
+        }
+        let digest = reader.fileDigest()
+        if let manifest, manifest.file.sha256 != digest.sha256 {
+            throw MXError.refused("\(path): SHA-256 \(digest.sha256) differs from its manifest's \(manifest.file.sha256): the file is corrupt")
+        }
+        guard scanner.complete else {
+            throw MXError.refused("\(path): the SQL ends without pg_dump's completion line: the dump is incomplete")
+        }
+        return BackupInspection(
+            path: path, layers: reader.layers, sha256: digest.sha256, size: digest.size, manifest: manifest,
+            sqlBytes: scanner.bytes, tableRows: scanner.tableRows, maxStreamOrdering: scanner.maxStreamOrdering,
+            schemaVersion: scanner.schemaVersion, schemaCompatVersion: scanner.schemaCompatVersion,
+            serverName: scanner.firstUserID.flatMap(BackupOperation.serverName(of:)) ?? manifest?.serverName)
+    }
+}

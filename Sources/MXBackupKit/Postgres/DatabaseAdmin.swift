@@ -1,0 +1,75 @@
+import Foundation
+
+/// Whole-database operations, run from the maintenance database as the configured role:
+/// create, drop, rename (the swap), terminate sessions, and the privilege checks they need.
+public struct DatabaseAdmin: Sendable {
+    public let connection: PostgresConnection
+    public static let maintenanceDatabase = "postgres"
+
+    public init(_ connection: PostgresConnection) { self.connection = connection }
+
+    private var client: PostgresClient { PostgresClient(connection) }
+
+    @discardableResult
+    func run(_ sql: String) throws -> [[String]] {
+        try client.query(sql, database: Self.maintenanceDatabase)
+    }
+
+    public func exists(_ database: String) throws -> Bool {
+        try run("SELECT 1 FROM pg_database WHERE datname = \(SQL.literal(database))").first != nil
+    }
+
+    public func databases(prefix: String) throws -> [String] {
+        try run("SELECT datname FROM pg_database WHERE starts_with(datname, \(SQL.literal(prefix))) ORDER BY 1").map { $0[0] }
+    }
+
+    /// Synapse's requirements: UTF8, collation and ctype exactly C, from template0.
+    public func create(_ database: String, owner: String) throws {
+        try run("CREATE DATABASE \(SQL.identifier(database)) OWNER \(SQL.identifier(owner)) ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    }
+
+    public func drop(_ database: String) throws {
+        try terminateSessions(database)
+        try run("DROP DATABASE IF EXISTS \(SQL.identifier(database))")
+    }
+
+    /// Ends every other session on the database; retried because a pooled client may reconnect.
+    public func terminateSessions(_ database: String) throws {
+        for _ in 0..<20 {
+            let left = try run("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE datname = \(SQL.literal(database)) AND pid <> pg_backend_pid()
+                """).first?.first ?? "0"
+            if left == "0" { return }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        throw MXError.failed("sessions on \(database) keep coming back: is every Synapse process (workers too) stopped?")
+    }
+
+    /// Renames in one transaction: either every rename happens or none.
+    public func rename(_ pairs: [(from: String, to: String)]) throws {
+        try run(pairs.map { "ALTER DATABASE \(SQL.identifier($0.from)) RENAME TO \(SQL.identifier($0.to));" }.joined(separator: " "))
+    }
+
+    public struct Privileges: Sendable {
+        public var superuser: Bool
+        public var createDB: Bool
+        public var roleExists: Bool
+    }
+
+    public func privileges(owner: String) throws -> Privileges {
+        let row = try run("""
+            SELECT r.rolsuper, r.rolcreatedb, EXISTS (SELECT 1 FROM pg_roles WHERE rolname = \(SQL.literal(owner)))
+              FROM pg_roles r WHERE r.rolname = current_user
+            """).first ?? []
+        return Privileges(superuser: row.first == "t", createDB: row.count > 1 && row[1] == "t", roleExists: row.count > 2 && row[2] == "t")
+    }
+
+    public struct Locale: Sendable { public var encoding: String; public var collate: String; public var ctype: String }
+
+    public func locale(of database: String) throws -> Locale? {
+        guard let row = try run("SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datname = \(SQL.literal(database))").first,
+              row.count == 3 else { return nil }
+        return Locale(encoding: row[0], collate: row[1], ctype: row[2])
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// What a restore is in the middle of, on disk (`<backup dir>/.<db>.restore-state.json`), so that after
+/// kill -9 or a power cut the next run knows what was left and `restore --resume-cleanup` can finish it.
+public struct RestoreState: Codable, Sendable {
+    public enum Phase: String, Codable, Sendable {
+        /// The scratch database exists and is being loaded; live database and services untouched.
+        case loading
+        /// Services may be stopped; the renames may or may not have happened.
+        case swapping
+    }
+
+    public var phase: Phase
+    public var live: String
+    public var scratch: String
+    public var parked: String
+    public var servicesStopped: Bool
+    public var started: String
+
+    public static func path(directory: String, database: String) -> String {
+        (directory as NSString).appendingPathComponent(".\(database).restore-state.json")
+    }
+
+    public func save(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        try FileSink.writeAtomically(try encoder.encode(self), to: path)
+    }
+
+    public static func load(_ path: String) -> RestoreState? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try? decoder.decode(RestoreState.self, from: data)
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+
+/// Stops and starts Synapse around the moment its database is swapped.
+///
+/// The main process starts first and must be healthy before the workers start: workers refuse to run
+/// until the main process has checked (and, after an upgrade, migrated) the schema.
+public protocol ServiceController: Sendable {
+    /// For messages and the report ("docker compose services synapse, synapse-worker-1").
+    var description: String { get }
+    func stop() throws
+    func startMain() throws
+    func startWorkers() throws
+}
+
+/// Runs one service-control command and turns a failure into the operator's message.
+func runServiceCommand(_ spec: ProcessSpec, what: String) throws {
+    let output = try ProcessRunner.run(spec)
+    guard output.termination.succeeded else {
+        throw MXError.failed("\(what) failed (\(spec.display), \(output.termination.description)): \(output.stderr.split(separator: "\n").last ?? "")")
+    }
+}
+
+/// `services.kind: none` — the operator stops and starts Synapse; mxbackup only swaps the database.
+public struct NoServices: ServiceController {
+    public init() {}
+    public var description: String { "none (services are not controlled)" }
+    public func stop() throws {}
+    public func startMain() throws {}
+    public func startWorkers() throws {}
+}
+
+/// `services.kind: command` — operator-given shell commands.
+public struct CommandServices: ServiceController {
+    public var stopCommand: String
+    public var startCommand: String
+
+    public init(stop: String, start: String) {
+        stopCommand = stop
+        startCommand = start
+    }
+
+    public var description: String { "commands (stop: \(stopCommand); start: \(startCommand))" }
+    public func stop() throws { try runServiceCommand(ProcessSpec("sh", ["-c", stopCommand]), what: "stopping Synapse") }
+    public func startMain() throws { try runServiceCommand(ProcessSpec("sh", ["-c", startCommand]), what: "starting Synapse") }
+    public func startWorkers() throws {}
+}
+
+/// `services.kind: systemd` — the first unit is the main process, the others are workers.
+public struct SystemdServices: ServiceController {
+    public var units: [String]
+
+    public init(units: [String]) { self.units = units }
+
+    public var description: String { "systemd units \(units.joined(separator: ", "))" }
+    public func stop() throws {
+        try runServiceCommand(ProcessSpec("systemctl", ["stop"] + units.reversed()), what: "stopping Synapse")
+    }
+    public func startMain() throws {
+        try runServiceCommand(ProcessSpec("systemctl", ["start", units[0]]), what: "starting \(units[0])")
+    }
+    public func startWorkers() throws {
+        guard units.count > 1 else { return }
+        try runServiceCommand(ProcessSpec("systemctl", ["start"] + units.dropFirst()), what: "starting the workers")
+    }
+}
+
+/// `services.kind: compose` — `docker compose` in the project directory. Default services: `synapse`
+/// and every `synapse-worker-*` the project defines.
+public struct ComposeServices: ServiceController {
+    public var docker: String
+    public var projectDirectory: String?
+    public var main: String
+    public var workers: [String]
+
+    public init(docker: String, projectDirectory: String?, services: [String]) throws {
+        self.docker = docker
+        self.projectDirectory = projectDirectory
+        var names = services
+        if names.isEmpty {
+            let listing = try ProcessRunner.run(Self.compose(docker, projectDirectory, ["config", "--services"]))
+            guard listing.termination.succeeded else {
+                throw MXError.refused("services.kind compose: 'docker compose config --services' failed: \(listing.stderr.split(separator: "\n").last ?? ""): set services.compose_dir")
+            }
+            let all = listing.text.split(separator: "\n").map(String.init)
+            guard all.contains("synapse") else {
+                throw MXError.refused("services.kind compose: the project has no 'synapse' service (it has \(all.joined(separator: ", "))): list yours in services.compose_services, main process first")
+            }
+            names = ["synapse"] + all.filter { $0.hasPrefix("synapse-worker-") }.sorted()
+        }
+        main = names[0]
+        workers = Array(names.dropFirst())
+    }
+
+    static func compose(_ docker: String, _ directory: String?, _ arguments: [String]) -> ProcessSpec {
+        ProcessSpec(docker, ["compose"] + (directory.map { ["--project-directory", $0] } ?? []) + arguments)
+    }
+
+    public var description: String { "docker compose services \(([main] + workers).joined(separator: ", "))" }
+    public func stop() throws {
+        try runServiceCommand(Self.compose(docker, projectDirectory, ["stop"] + workers + [main]), what: "stopping Synapse")
+    }
+    public func startMain() throws {
+        try runServiceCommand(Self.compose(docker, projectDirectory, ["start", main]), what: "starting \(main)")
+    }
+    public func startWorkers() throws {
+        guard !workers.isEmpty else { return }
+        try runServiceCommand(Self.compose(docker, projectDirectory, ["start"] + workers), what: "starting the workers")
+    }
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import MXBackupKit
+
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Restore a backup without risking the live database (scratch load, checks, then swap).",
+        discussion: "Reads every backup mxbackup or the legacy scripts made (.sql, .sql.gz, .sql.zst, custom dumps, each optionally .gpg).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The backup file.")
+    var file: String?
+
+    @Option(help: "Restore into this new database instead (clone/test); services and the live database are untouched.")
+    var targetDb: String?
+
+    @Option(help: "Role that owns the restored database and its objects (default: postgres.user).")
+    var owner: String?
+
+    @Option(help: "Service control for this run: none, compose, systemd or command (services.kind).")
+    var services: String?
+
+    @Option(help: ArgumentHelp("Passphrase for a symmetrically encrypted backup (gpg.passphrase_file).", valueName: "FILE"))
+    var passphraseFile: String?
+
+    @Flag(help: "Print the plan and every preflight result; change nothing.")
+    var dryRun = false
+
+    @Flag(help: "Do not ask for the database name before replacing it.")
+    var yes = false
+
+    @Flag(help: "Override the Synapse checks (schema compatibility, server_name).")
+    var force = false
+
+    @Flag(help: "The dump is not a Synapse database: skip the Synapse checks.")
+    var notSynapse = false
+
+    @Flag(help: "Clean up after an interrupted restore (scratch databases, stopped services) and exit.")
+    var resumeCleanup = false
+
+    @Flag(help: "Print the report as JSON on stdout.")
+    var json = false
+
+    func run() throws {
+        try perform {
+            var extra: [String: ConfigValue] = [:]
+            if let services {
+                guard ["none", "compose", "systemd", "command"].contains(services) else {
+                    throw MXError.configuration("--services: must be none, compose, systemd or command, got '\(services)'")
+                }
+                extra["services.kind"] = .string(services)
+            }
+            if let passphraseFile { extra["gpg.passphrase"] = .string(try Secrets.read(passphraseFile, key: "--passphrase-file")) }
+            let config = try global.load(extra: extra)
+            let console = global.console
+            try BackupDirectory.prepare(config.backupDirectory, console: console)
+            let lock = try OperationLock(directory: config.backupDirectory, database: config.postgres.database, command: commandLineForRecords)
+            defer { lock.release() }
+            let serviceController = try config.services()
+            var record = AuditRecord(time: Format.iso8601(Date()), user: NSUserName(), host: ProcessInfo.processInfo.hostName,
+                                     command: commandLineForRecords, operation: resumeCleanup ? "restore-cleanup" : "restore",
+                                     file: file, strategy: targetDb == nil ? "swap" : "target-db",
+                                     target: targetDb ?? config.postgres.database, steps: [], outcome: "started")
+            func audit(_ outcome: String, _ error: String? = nil, timeline: RestoreOperation.Timeline? = nil) {
+                record.outcome = outcome
+                record.error = error
+                record.steps = timeline?.steps ?? []
+                do { try AuditLog.append(record, to: config.auditLog) } catch { console.warn("audit log: \(error)") }
+            }
+
+            if resumeCleanup {
+                let actions = try RestoreCleanup(connection: config.postgres, services: serviceController,
+                                                 health: config.healthCheck, directory: config.backupDirectory).run()
+                actions.forEach { Console.writeOut($0 + "\n") }
+                audit("cleaned-up", actions.joined(separator: "; "))
+                return
+            }
+            guard let file else { throw MXError.configuration("restore: give the backup FILE (or --resume-cleanup)") }
+
+            var options = RestoreOperation.Options(file: file)
+            options.target = targetDb
+            options.owner = owner
+            options.force = force
+            options.notSynapse = notSynapse
+            options.maxSchemaVersion = config.int("synapse.max_schema_version")
+            options.serverName = config.string("synapse.server_name")
+            let operation = RestoreOperation(connection: config.postgres, gpg: config.gpg, passphrase: config.secret("gpg.passphrase"),
+                                             services: serviceController, health: config.healthCheck,
+                                             directory: config.backupDirectory, console: console, options: options)
+            let timeline = RestoreOperation.Timeline()
+            let plan: RestorePlan
+            do {
+                plan = try operation.preflight(timeline: timeline)
+                record.sha256 = plan.inspection.sha256
+                if dryRun {
+                    let readSeconds = timeline.steps.first { $0.name.hasPrefix("preflight: read") }?.seconds
+                    if json { try printJSON(plan.checks) } else { Console.writeOut(plan.checklist(dumpSeconds: readSeconds)) }
+                    audit("dry-run", nil, timeline: timeline)
+                    try operation.requireGreen(plan)
+                    return
+                }
+                try operation.requireGreen(plan)
+                if targetDb == nil && !yes { try confirm(plan) }
+            } catch let error as MXError {
+                audit(dryRun ? "dry-run" : "refused", error.message, timeline: timeline)
+                throw error
+            }
+            do {
+                let report = try operation.execute(plan, timeline: timeline)
+                record.downtimeSeconds = report.downtimeSeconds
+                audit("done", nil, timeline: timeline)
+                if json { try printJSON(report) } else { Console.writeOut(report.text) }
+            } catch let error as MXError {
+                audit(timeline.rolledBack ? "rolled-back" : "failed", error.message, timeline: timeline)
+                throw error
+            }
+        }
+    }
+
+    /// The operator types the database name, as for any destructive command they would run by hand.
+    private func confirm(_ plan: RestorePlan) throws {
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw MXError.refused("restore replaces database \(plan.live) and no terminal is attached to confirm: pass --yes")
+        }
+        Console.writeErr("This replaces database \(plan.live) (kept as \(plan.parked)) with \(plan.inspection.path); Synapse will be stopped for the swap.\nType the database name to continue: ")
+        let answer = readLine()?.trimmingCharacters(in: .whitespaces)
+        guard answer == plan.live else { throw MXError.refused("confirmation did not match '\(plan.live)': nothing was changed") }
+    }
+}
