@@ -44,6 +44,10 @@ public struct BackupInspection: Sendable {
             }
         } catch {
             reader.cancel()
+            // With a manifest, "this is not the file the manifest describes" is the more precise diagnosis.
+            if let manifest, let digest = try? SHA256Hasher.hex(of: path), digest != manifest.file.sha256 {
+                throw MXError.refused("\(path): SHA-256 \(digest) differs from its manifest's \(manifest.file.sha256): the file is corrupt")
+            }
             throw error
         }
         let digest = reader.fileDigest()

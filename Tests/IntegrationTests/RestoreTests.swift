@@ -1,0 +1,283 @@
+import Foundation
+import MXBackupKit
+import Testing
+
+/// Restores end with the backup's data in place and the right owner everywhere; every refusal and every
+/// failure leaves the live database exactly as it was (compared table by table).
+@Suite struct RestoreTests {
+    /// A legacy backup made with the exact commands of the old scripts.
+    private func legacyBackup(_ box: Sandbox, database: String? = nil, encryptTo keyring: Keyring? = nil, custom: Bool = false) throws -> String {
+        let path = box.root + "/synapse_db_20240101_030000" + (custom ? ".dump" : ".sql.gz")
+        var pipeline = custom ? "pg_dump -Fc --no-owner --no-privileges > '\(path)'" : "pg_dump --no-owner --no-privileges | gzip > '\(path)'"
+        if let keyring {
+            pipeline += " && gpg --batch --homedir '\(keyring.home)' --trust-model always --encrypt --recipient \(keyring.fingerprint) '\(path)' && rm '\(path)'"
+        }
+        let env = box.cluster.connection(database: database ?? box.database).tool("pg_dump", []).environment
+        let output = try ProcessRunner.run(ProcessSpec("bash", ["-o", "pipefail", "-c", pipeline], environment: env))
+        guard output.termination.succeeded else { throw MXError.failed("legacy backup failed: \(output.stderr)") }
+        return keyring == nil ? path : path + ".gpg"
+    }
+
+    /// A plain SQL dump of the sandbox database, edited by `edit`.
+    private func editedDump(_ box: Sandbox, name: String, database: String? = nil, _ edit: (String) -> String) throws -> String {
+        let spec = box.cluster.connection(database: database ?? box.database).tool("pg_dump", ["--no-owner", "--no-privileges"])
+        let dump = try ProcessRunner.run(spec)
+        guard dump.termination.succeeded else { throw MXError.failed("pg_dump: \(dump.stderr)") }
+        let path = box.root + "/" + name
+        try write(edit(dump.text), to: path, mode: 0o600)
+        return path
+    }
+
+    private func scratchLeftovers(_ box: Sandbox) throws -> [String] {
+        try DatabaseAdmin(box.cluster.connection(database: box.database)).databases(prefix: box.database + "_restore_")
+    }
+
+    private func lastAudit(_ box: Sandbox) -> AuditRecord? { AuditLog.read(box.backupDir + "/audit.jsonl").last }
+
+    private func addLateUser(_ box: Sandbox) throws {
+        try box.cluster.psql(database: box.database, ["-c", "INSERT INTO users (name, creation_ts) VALUES ('@late:example.org', 1)"])
+    }
+
+    @Test func swapRestoresALegacyEncryptedBackupAndKeepsThePreviousDatabase() throws {
+        let box = try Sandbox()
+        let keyring = try Keyring.generate()
+        let backup = try legacyBackup(box, encryptTo: keyring)
+        var before = try box.cluster.contentChecksums(database: box.database)
+        try addLateUser(box)
+        let synapse = try FakeSynapse(box)
+        defer { synapse.stop() }
+
+        let result = try box.run(["restore", backup, "--yes"], environment: ["GNUPGHOME": keyring.home])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Downtime (Synapse stopped)"), "\(result.stdout)")
+        var after = try box.cluster.contentChecksums(database: box.database)
+        #expect(after.removeValue(forKey: "e2e_one_time_keys_json")?.hasPrefix("0:") == true)  // emptied on purpose
+        before.removeValue(forKey: "e2e_one_time_keys_json")
+        #expect(after == before)
+        #expect(try box.cluster.scalar("SELECT count(*) FROM users WHERE name = '@late:example.org'", database: box.database) == "0")
+        #expect(synapse.healthy())
+        #expect(synapse.events == ["stopped", "started"])
+        // The previous database is kept, with the late user, for rollback.
+        let parked = try DatabaseAdmin(box.cluster.connection(database: box.database)).databases(prefix: box.database + "_pre_restore_")
+        #expect(parked.count == 1)
+        #expect(try box.cluster.scalar("SELECT count(*) FROM users WHERE name = '@late:example.org'", database: parked[0]) == "1")
+        #expect(try box.cluster.scalar("SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'", database: box.database) == "synapse")
+        let audit = try #require(lastAudit(box))
+        let digest = try SHA256Hasher.hex(of: backup)
+        #expect(audit.outcome == "done" && audit.downtimeSeconds != nil && audit.sha256 == digest)
+        #expect(try scratchLeftovers(box).isEmpty)
+    }
+
+    @Test func targetDatabaseClonesMXBackupAndCustomFormatBackups() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        let zstd = try box.onlyBackup()
+        let custom = try legacyBackup(box, custom: true)
+        let source = try box.cluster.contentChecksums(database: box.database)
+        for (index, file) in [zstd, custom].enumerated() {
+            let target = "\(box.database)_clone\(index)"
+            let result = try box.run(["restore", file, "--target-db", target])
+            #expect(result.exitCode == 0, "\(file): \(result.stderr)")
+            let copy = try box.cluster.contentChecksums(database: target)
+            #expect(copy.filter { $0.key != "e2e_one_time_keys_json" } == source.filter { $0.key != "e2e_one_time_keys_json" })
+            #expect(try box.cluster.scalar("SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'", database: target) == "synapse")
+            #expect(try box.cluster.scalar("SELECT datcollate || datctype || pg_encoding_to_char(encoding) FROM pg_database WHERE datname = '\(target)'", database: target) == "CCUTF8")
+        }
+        #expect(try box.cluster.contentChecksums(database: box.database) == source)
+    }
+
+    enum Bad: String, CaseIterable, Sendable {
+        case truncated, flippedCompressedByte, flippedCiphertextByte, wrongKey, empty, notPostgres, notSynapse, newerSchema, otherServer, sqlErrorHalfWay, manifestMismatch
+    }
+
+    @Test(arguments: Bad.allCases)
+    func refusalsAndFailuresLeaveTheLiveDatabaseAsItWas(_ bad: Bad) throws {
+        let box = try Sandbox()
+        let keyring = try Keyring.generate()
+        var env: [String: String] = ["GNUPGHOME": keyring.home]
+        let file: String
+        let expected: String
+        switch bad {
+        case .truncated:
+            #expect(try box.run(["backup"]).exitCode == 0)
+            file = box.root + "/cut.sql.zst"
+            let data = try Data(contentsOf: URL(fileURLWithPath: try box.onlyBackup()))
+            try data.prefix(data.count - 100).write(to: URL(fileURLWithPath: file))
+            expected = "truncated"
+        case .flippedCompressedByte:
+            file = try legacyBackup(box)
+            try flip(file)
+            expected = "corrupt"
+        case .flippedCiphertextByte:
+            file = try legacyBackup(box, encryptTo: keyring)
+            try flip(file)
+            expected = "decryption failed"
+        case .wrongKey:
+            file = try legacyBackup(box, encryptTo: keyring)
+            env["GNUPGHOME"] = try Keyring.generate().home
+            expected = "no secret key"
+        case .empty:
+            file = box.root + "/empty.sql.gz"
+            try write("", to: file, mode: 0o600)
+            expected = "empty"
+        case .notPostgres:
+            file = box.root + "/photo.sql.gz"
+            try write(String(repeating: "not a dump\n", count: 100), to: file, mode: 0o600)
+            expected = "not a PostgreSQL dump"
+        case .notSynapse:
+            let other = try box.cluster.createDatabase(prefix: "plain", fixture: false)
+            try box.cluster.psql(database: other, ["-c", "CREATE TABLE notes (id int); INSERT INTO notes VALUES (1)"])
+            file = try editedDump(box, name: "plain.sql", database: other) { $0 }
+            expected = "not a Synapse database"
+        case .newerSchema:
+            file = try editedDump(box, name: "newer.sql") { $0.replacingOccurrences(of: "X\t85\n", with: "X\t999\n") }
+            expected = "upgrade Synapse first"
+        case .otherServer:
+            let other = try box.cluster.createDatabase(prefix: "other", serverName: "other.example.net")
+            file = try legacyBackup(box, database: other)
+            expected = "belongs to other.example.net"
+        case .sqlErrorHalfWay:
+            file = try editedDump(box, name: "broken.sql") {
+                $0.replacingOccurrences(of: "COPY public.rooms ", with: "SELECT 1/0;\nCOPY public.rooms ")
+            }
+            expected = "division by zero"
+        case .manifestMismatch:
+            #expect(try box.run(["backup"]).exitCode == 0)
+            file = try box.onlyBackup()
+            try flip(file)
+            expected = "differs from its manifest"
+        }
+        let before = try box.cluster.contentChecksums(database: box.database)
+        let result = try box.run(["restore", file, "--yes"], environment: env)
+        #expect(result.exitCode != 0)
+        #expect(result.stderr.contains(expected), "\(bad): \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+        #expect(try scratchLeftovers(box).isEmpty)
+        #expect(lastAudit(box)?.outcome == (bad == .sqlErrorHalfWay ? "failed" : "refused"))
+    }
+
+    private func flip(_ path: String) throws {
+        var data = try Data(contentsOf: URL(fileURLWithPath: path))
+        data[data.count / 2] ^= 0x55
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test func unhealthySynapseAfterTheSwapIsRolledBackAutomatically() throws {
+        let box = try Sandbox()
+        let synapse = try FakeSynapse(box, maxCompat: 88)
+        defer { synapse.stop() }
+        let file = try editedDump(box, name: "newer.sql") { $0.replacingOccurrences(of: "X\t85\n", with: "X\t999\n") }
+        let before = try box.cluster.contentChecksums(database: box.database)
+        // Refused without --force, Synapse undisturbed.
+        var result = try box.run(["restore", file, "--yes"])
+        #expect(result.exitCode == 3)
+        #expect(synapse.events.isEmpty && synapse.healthy())
+        // Forced: Synapse refuses the new schema, mxbackup swaps back.
+        result = try box.run(["restore", file, "--yes", "--force"])
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.contains("rolled back automatically"), "\(result.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+        #expect(synapse.healthy())
+        #expect(synapse.events == ["stopped", "started", "stopped", "started"])
+        #expect(lastAudit(box)?.outcome == "rolled-back")
+        #expect(try DatabaseAdmin(box.cluster.connection(database: box.database)).databases(prefix: box.database + "_failed_restore_").count == 1)
+    }
+
+    @Test func dryRunChangesNothingAndNoTerminalMeansYes() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        let before = try box.cluster.contentChecksums(database: box.database)
+        let dry = try box.run(["restore", try box.onlyBackup(), "--dry-run"])
+        #expect(dry.exitCode == 0, "\(dry.stderr)")
+        for section in ["PRE", "DURING", "POST", "CLEANUP", "[ok] schema compatibility", "Downtime"] { #expect(dry.stdout.contains(section)) }
+        #expect(lastAudit(box)?.outcome == "dry-run")
+        let noTTY = try box.run(["restore", try box.onlyBackup()])
+        #expect(noTTY.exitCode == 3 && noTTY.stderr.contains("pass --yes"), "\(noTTY.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+        #expect(try scratchLeftovers(box).isEmpty)
+    }
+
+    /// A psql that starts loading, then stalls: the restore is caught in the middle of its load.
+    private func stallingLoad(_ box: Sandbox) throws {
+        try box.shim("psql", """
+        if [[ " $* " == *" --no-psqlrc "* ]]; then
+          head -c 20000 | /usr/bin/psql "$@" >/dev/null 2>&1
+          sleep 120 & echo $! > '\(box.root)/stalled.pid'
+          wait
+          exit 1
+        fi
+        exec /usr/bin/psql "$@"
+        """)
+        try box.writeConfig(postgres: ["bin_dir: \(box.binDir)"])
+    }
+
+    @Test func sigtermDuringTheLoadDropsTheScratchDatabase() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        let backup = try box.onlyBackup()
+        try stallingLoad(box)
+        let before = try box.cluster.contentChecksums(database: box.database)
+        let stderrFD = open(box.root + "/stderr", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        defer { close(stderrFD) }
+        let child = try ChildProcess(box.spec(["restore", backup, "--yes"]), descriptors: [2: stderrFD])
+        #expect(waitUntil(seconds: 30) { FileManager.default.fileExists(atPath: box.root + "/stalled.pid") })
+        #expect(try scratchLeftovers(box).count == 1)
+        kill(child.pid, SIGTERM)
+        #expect(child.wait() == .exited(143))
+        let stderr = try String(contentsOfFile: box.root + "/stderr", encoding: .utf8)
+        #expect(stderr.contains("was not touched"), "\(stderr)")
+        #expect(try scratchLeftovers(box).isEmpty)
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+        #expect(lastAudit(box)?.outcome == "failed")
+    }
+
+    @Test func killDuringTheLoadIsFoundAndCleanedUpByTheNextRun() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        let backup = try box.onlyBackup()
+        try stallingLoad(box)
+        let before = try box.cluster.contentChecksums(database: box.database)
+        let child = try ChildProcess(box.spec(["restore", backup, "--yes"]), descriptors: [:])
+        #expect(waitUntil(seconds: 30) { FileManager.default.fileExists(atPath: box.root + "/stalled.pid") })
+        kill(child.pid, SIGKILL)
+        child.wait()
+        defer { kill(-child.pid, SIGKILL) }
+        try box.writeConfig()  // the real psql again
+        let refused = try box.run(["restore", backup, "--yes"])
+        #expect(refused.exitCode == 3 && refused.stderr.contains("--resume-cleanup"), "\(refused.stderr)")
+        let cleanup = try box.run(["restore", "--resume-cleanup"])
+        #expect(cleanup.exitCode == 0, "\(cleanup.stderr)")
+        #expect(cleanup.stdout.contains("dropped the scratch database"), "\(cleanup.stdout)")
+        #expect(try scratchLeftovers(box).isEmpty)
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+        #expect(try box.run(["restore", backup, "--yes"]).exitCode == 0)
+    }
+
+    @Test func composeServicesStopAllAndStartMainBeforeWorkers() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        let synapse = try FakeSynapse(box)  // serves /health; the stand-in docker only records
+        defer { synapse.stop() }
+        let log = box.root + "/docker.argv"
+        try box.shim("docker", """
+        printf '%s\\n' "$*" >> '\(log)'
+        if [[ "$*" == *"config --services"* ]]; then printf 'synapse\\nsynapse-worker-2\\nsynapse-worker-1\\nmatrix-postgres\\n'; fi
+        """)
+        try box.writeConfig(postgres: ["docker: \(box.binDir)/docker"], extra: """
+        synapse:
+          url: http://127.0.0.1:\(synapse.port)
+          health_timeout: 5
+        services:
+          kind: compose
+          compose_dir: /srv/matrix
+        """)
+        let result = try box.run(["restore", try box.onlyBackup(), "--yes"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let calls = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(calls == ["compose --project-directory /srv/matrix config --services",
+                          "compose --project-directory /srv/matrix stop synapse-worker-1 synapse-worker-2 synapse",
+                          "compose --project-directory /srv/matrix start synapse",
+                          "compose --project-directory /srv/matrix start synapse-worker-1 synapse-worker-2"])
+    }
+}
