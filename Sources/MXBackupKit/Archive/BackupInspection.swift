@@ -30,26 +30,29 @@ public struct BackupInspection: Sendable {
                 throw MXError.refused("\(path): size \(size) differs from its manifest's \(manifest.file.size): the file is truncated or not the one the manifest describes")
             }
         }
-        let reader = try BackupReader(path: path, gpg: gpg, passphrase: passphrase, connection: connection)
         let scanner = DumpScanner()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
+        var reader: BackupReader?
         do {
+            let opened = try BackupReader(path: path, gpg: gpg, passphrase: passphrase, connection: connection)
+            reader = opened
             while true {
-                let n = try reader.read(into: buffer)
+                let n = try opened.read(into: buffer)
                 if n == 0 { break }
                 scanner.scan(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 progress?(scanner.bytes)
                 try Interrupts.shared.checkpoint()
             }
         } catch {
-            reader.cancel()
+            reader?.cancel()
             // With a manifest, "this is not the file the manifest describes" is the more precise diagnosis.
             if let manifest, let digest = try? SHA256Hasher.hex(of: path), digest != manifest.file.sha256 {
                 throw MXError.refused("\(path): SHA-256 \(digest) differs from its manifest's \(manifest.file.sha256): the file is corrupt")
             }
             throw error
         }
+        guard let reader else { throw MXError.failed("\(path): could not be read") }
         let digest = reader.fileDigest()
         if let manifest, manifest.file.sha256 != digest.sha256 {
             throw MXError.refused("\(path): SHA-256 \(digest.sha256) differs from its manifest's \(manifest.file.sha256): the file is corrupt")
