@@ -16,10 +16,13 @@ struct ListCommand: ParsableCommand {
         try perform {
             let config = try global.load()
             let catalog = try BackupCatalog.scan(config.backupDirectory)
+            // Safety copies live on the database server; the list still works when it is unreachable.
+            let copies = Result { try SafetyCopies.list(DatabaseAdmin(config.postgres), live: config.postgres.database) }
             if json {
-                try printJSON(catalog.entries.map(ListedBackup.init))
+                try printJSON(Listing(backups: catalog.entries.map(ListedBackup.init), safetyCopies: try? copies.get()))
                 return
             }
+            defer { printSafetyCopies(copies, keepHours: config.int("restore.safety_keep_hours") ?? 24) }
             guard !catalog.entries.isEmpty else {
                 Console.writeOut("no backups in \(config.backupDirectory)\n")
                 return
@@ -42,6 +45,23 @@ struct ListCommand: ParsableCommand {
             }
         }
     }
+
+    private func printSafetyCopies(_ copies: Result<[SafetyCopy], Error>, keepHours: Int) {
+        switch copies {
+        case .success(let list):
+            for copy in list {
+                Console.writeOut("safety copy (database): \(copy.name), \(copy.kind.replacingOccurrences(of: "_", with: " ")) from \(Format.localTime(copy.created)); 'mxbackup prune' drops it after \(keepHours)h\n")
+            }
+        case .failure(let error):
+            Console.writeOut("safety copies: not shown (\((error as? MXError)?.message ?? "\(error)"))\n")
+        }
+    }
+}
+
+struct Listing: Encodable {
+    var backups: [ListedBackup]
+    /// nil when the database server could not be asked.
+    var safetyCopies: [SafetyCopy]?
 }
 
 struct ListedBackup: Encodable {

@@ -32,10 +32,13 @@ struct PruneCommand: ParsableCommand {
                 }
             }
             let config = try global.load(extra: extra)
-            let operation = PruneOperation(directory: config.backupDirectory, policy: config.retention, console: global.console)
+            let safety = PruneOperation.SafetyCopyPolicy(admin: DatabaseAdmin(config.postgres), live: config.postgres.database,
+                                                         keepHours: config.int("restore.safety_keep_hours") ?? 24)
+            let operation = PruneOperation(directory: config.backupDirectory, policy: config.retention, safetyCopies: safety, console: global.console)
             let result = try operation.run(dryRun: dryRun)
             if json {
-                try printJSON(PruneSummary(dryRun: dryRun, decisions: result.decisions, removedLeftovers: result.leftovers))
+                try printJSON(PruneSummary(dryRun: dryRun, decisions: result.decisions, removedLeftovers: result.leftovers,
+                                           droppedSafetyCopies: result.expiredCopies.map(\.name)))
                 return
             }
             let verb = dryRun ? "would delete" : "deleted"
@@ -46,6 +49,9 @@ struct PruneCommand: ParsableCommand {
                 Console.writeOut(line + "\n")
             }
             for leftover in result.leftovers { Console.writeOut("\(verb) leftover \(leftover)\n") }
+            for copy in result.expiredCopies {
+                Console.writeOut("\(dryRun ? "would drop" : "dropped") database \(copy.name) (safety copy from \(Format.localTime(copy.created)))\n")
+            }
             let gone = result.decisions.filter { !$0.keep }
             Console.writeOut("\(gone.count) backups \(verb) (\(Format.bytes(gone.reduce(0) { $0 + $1.size }))), \(result.decisions.count - gone.count) kept\n")
         }
@@ -56,4 +62,5 @@ struct PruneSummary: Encodable {
     var dryRun: Bool
     var decisions: [PruneOperation.Decision]
     var removedLeftovers: [String]
+    var droppedSafetyCopies: [String]
 }

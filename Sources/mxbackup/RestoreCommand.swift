@@ -59,10 +59,9 @@ struct RestoreCommand: ParsableCommand {
             let lock = try OperationLock(directory: config.backupDirectory, database: config.postgres.database, command: commandLineForRecords)
             defer { lock.release() }
             let serviceController = try config.services()
-            var record = AuditRecord(time: Format.iso8601(Date()), user: NSUserName(), host: ProcessInfo.processInfo.hostName,
-                                     command: commandLineForRecords, operation: resumeCleanup ? "restore-cleanup" : "restore",
-                                     file: file, strategy: targetDb == nil ? "swap" : "target-db",
-                                     target: targetDb ?? config.postgres.database, steps: [], outcome: "started")
+            var record = AuditRecord.begin(operation: resumeCleanup ? "restore-cleanup" : "restore", command: commandLineForRecords,
+                                           file: file, strategy: targetDb == nil ? "swap" : "target-db",
+                                           target: targetDb ?? config.postgres.database)
             func audit(_ outcome: String, _ error: String? = nil, timeline: RestoreOperation.Timeline? = nil) {
                 record.outcome = outcome
                 record.error = error

@@ -280,4 +280,33 @@ import Testing
                           "compose --project-directory /srv/matrix start synapse",
                           "compose --project-directory /srv/matrix start synapse-worker-1 synapse-worker-2"])
     }
+
+    @Test func rollbackBringsThePreviousDatabaseBackAndPruneDropsOldSafetyCopies() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        let backup = try box.onlyBackup()
+        try addLateUser(box)
+        let withLateUser = try box.cluster.contentChecksums(database: box.database)
+        let synapse = try FakeSynapse(box, moreConfig: "restore:\n  safety_keep_hours: 0\nretention:\n  keep_last: 5")
+        defer { synapse.stop() }
+        #expect(try box.run(["restore", backup, "--yes"]).exitCode == 0)
+        #expect(try box.cluster.scalar("SELECT count(*) FROM users WHERE name = '@late:example.org'", database: box.database) == "0")
+        let listed = try box.run(["list"])
+        #expect(listed.stdout.contains("safety copy (database): \(box.database)_pre_restore_"), "\(listed.stdout)")
+
+        let rollback = try box.run(["rollback", "--yes"])
+        #expect(rollback.exitCode == 0, "\(rollback.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == withLateUser)
+        #expect(synapse.healthy())
+        #expect(synapse.events == ["stopped", "started", "stopped", "started"])
+        #expect(lastAudit(box)?.operation == "rollback" && lastAudit(box)?.outcome == "done")
+        let admin = DatabaseAdmin(box.cluster.connection(database: box.database))
+        #expect(try SafetyCopies.list(admin, live: box.database).map(\.kind) == ["rolled_back"])
+
+        let pruned = try box.run(["prune"])
+        #expect(pruned.exitCode == 0, "\(pruned.stderr)")
+        #expect(pruned.stdout.contains("dropped database \(box.database)_rolled_back_"), "\(pruned.stdout)")
+        #expect(try SafetyCopies.list(admin, live: box.database).isEmpty)
+        #expect(try box.run(["rollback", "--yes"]).exitCode == 3)  // nothing left to roll back to
+    }
 }

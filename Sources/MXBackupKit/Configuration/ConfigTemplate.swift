@@ -55,6 +55,7 @@ public enum ConfigTemplate {
 
     restore:
       # audit_log: /var/log/mxbackup/audit.jsonl   # default: audit.jsonl in the backup directory
+      safety_keep_hours: 24         # prune drops <db>_pre_restore_* (and similar) databases older than this
 
     telegram:                       # read now, used by the offsite store in a later version
       # bot_token_file: /etc/mxbackup/telegram.token

@@ -14,17 +14,39 @@ public struct PruneOperation {
         public var reasons: [String]
     }
 
+    public struct Plan: Sendable {
+        public var decisions: [Decision]
+        public var leftovers: [String]
+        /// Safety-copy databases older than `restore.safety_keep_hours`.
+        public var expiredCopies: [SafetyCopy]
+    }
+
+    /// Where the safety copies of restores live, and how long they are kept.
+    public struct SafetyCopyPolicy {
+        public var admin: DatabaseAdmin
+        public var live: String
+        public var keepHours: Int
+
+        public init(admin: DatabaseAdmin, live: String, keepHours: Int) {
+            self.admin = admin
+            self.live = live
+            self.keepHours = keepHours
+        }
+    }
+
     public let directory: String
     public let policy: RetentionPolicy
+    public let safetyCopies: SafetyCopyPolicy?
     public let console: Console
 
-    public init(directory: String, policy: RetentionPolicy, console: Console) {
+    public init(directory: String, policy: RetentionPolicy, safetyCopies: SafetyCopyPolicy?, console: Console) {
         self.directory = directory
         self.policy = policy
+        self.safetyCopies = safetyCopies
         self.console = console
     }
 
-    public func plan(now: Date = Date()) throws -> (decisions: [Decision], leftovers: [String]) {
+    public func plan(now: Date = Date()) throws -> Plan {
         guard !policy.isEmpty else {
             throw MXError.configuration("no retention policy: set retention.keep_days (or BACKUP_RETENTION_DAYS in --env-file) or keep_last/keep_daily/keep_weekly/keep_monthly, or pass --keep-days")
         }
@@ -44,11 +66,20 @@ public struct PruneOperation {
         }
         let dayAgo = now.addingTimeInterval(-86400)
         let leftovers = catalog.partials.filter { $0.modified < dayAgo }.map(\.path)
-        return (decisions, leftovers)
+        var expired: [SafetyCopy] = []
+        if let safetyCopies {
+            do {
+                let cutoff = now.addingTimeInterval(-Double(safetyCopies.keepHours) * 3600)
+                expired = try SafetyCopies.list(safetyCopies.admin, live: safetyCopies.live).filter { $0.created < cutoff }
+            } catch {
+                console.warn("safety copies not pruned: \((error as? MXError)?.message ?? "\(error)")")
+            }
+        }
+        return Plan(decisions: decisions, leftovers: leftovers, expiredCopies: expired)
     }
 
     /// Deletes what `plan` says may go; returns the plan.
-    public func run(dryRun: Bool, now: Date = Date()) throws -> (decisions: [Decision], leftovers: [String]) {
+    public func run(dryRun: Bool, now: Date = Date()) throws -> Plan {
         let result = try plan(now: now)
         guard !dryRun else { return result }
         for decision in result.decisions where !decision.keep {
@@ -57,6 +88,7 @@ public struct PruneOperation {
             if FileManager.default.fileExists(atPath: manifest) { try remove(manifest) }
         }
         for leftover in result.leftovers { try remove(leftover) }
+        for copy in result.expiredCopies { try safetyCopies?.admin.drop(copy.name) }
         return result
     }
 

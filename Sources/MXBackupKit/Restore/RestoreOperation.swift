@@ -244,53 +244,17 @@ public struct RestoreOperation {
         state.phase = .swapping
         state.servicesStopped = true
         try state.save(to: statePath)
-        let controlled = !(services is NoServices)
-        return try Interrupts.shared.critical {
-            let downtimeStart = Date()
-            try timeline.measure("stop Synapse") { try services.stop() }
-            do {
-                try timeline.measure("end sessions, rename databases") {
-                    try admin.terminateSessions(plan.live)
-                    try admin.rename([(plan.live, plan.parked), (plan.scratch, plan.live)])
-                }
-            } catch {
-                // Nothing was renamed (one transaction): put services back and drop the copy.
-                try? services.startMain()
-                try? services.startWorkers()
-                try? admin.drop(plan.scratch)
-                unlink(statePath)
-                throw MXError.failed("the swap failed, nothing was renamed, Synapse was started again on \(plan.live): \((error as? MXError)?.message ?? "\(error)")")
-            }
-            var healthText = "not checked (services.kind none)"
-            if let problem = try startAndCheck(timeline: timeline, controlled: controlled) {
-                let failed = "\(plan.live)_failed_restore_\(Self.stamp())"
-                let rollbackProblem = try timeline.measure("rollback") { () throws -> String? in
-                    try? services.stop()
-                    try admin.terminateSessions(plan.live)
-                    try admin.rename([(plan.live, failed), (plan.parked, plan.live)])
-                    return try startAndCheck(timeline: timeline, controlled: controlled)
-                }
-                unlink(statePath)
-                timeline.rolledBack = true
-                if let rollbackProblem {
-                    throw MXError.failed("Synapse was not healthy on the restored database (\(problem)); rolled back: \(plan.live) is the previous database again, but Synapse is still not healthy (\(rollbackProblem)): check its logs; the restored copy is kept as \(failed)")
-                }
-                throw MXError.failed("Synapse was not healthy on the restored database within \(Int(health.timeout))s (\(problem)); rolled back automatically: the previous database is live again and Synapse is healthy; the restored copy is kept as \(failed)")
-            }
-            if controlled { healthText = "OK" }
-            let downtime = Date().timeIntervalSince(downtimeStart)
-            unlink(statePath)
-            return try report(plan, database: plan.live, timeline: timeline, downtime: downtime, health: healthText, safetyCopy: plan.parked)
+        defer { unlink(statePath) }
+        let swap = DatabaseSwap(admin: admin, services: services, health: health)
+        let result: DatabaseSwap.Result
+        do {
+            result = try swap.run(live: plan.live, incoming: plan.scratch, parked: plan.parked,
+                                  rejected: "\(plan.live)_failed_restore_\(Self.stamp())", timeline: timeline)
+        } catch {
+            if !timeline.rolledBack { Interrupts.shared.critical { try? admin.drop(plan.scratch) } }
+            throw error
         }
-    }
-
-    /// Starts the main process, waits for health, starts the workers. Nil when healthy.
-    private func startAndCheck(timeline: Timeline, controlled: Bool) throws -> String? {
-        try timeline.measure("start Synapse") { try services.startMain() }
-        guard controlled else { return nil }
-        if let problem = timeline.measure("wait for /health", { health.waitUntilHealthy() }) { return problem }
-        try timeline.measure("start workers") { try services.startWorkers() }
-        return nil
+        return try report(plan, database: plan.live, timeline: timeline, downtime: result.downtime, health: result.health, safetyCopy: plan.parked)
     }
 
     private func report(_ plan: RestorePlan, database: String, timeline: Timeline, downtime: Double?, health: String, safetyCopy: String?) throws -> RestoreReport {

@@ -37,6 +37,14 @@ public struct AuditRecord: Codable, Sendable {
     }
 }
 
+extension AuditRecord {
+    /// A record for an attempt starting now, by this user on this host.
+    public static func begin(operation: String, command: String, file: String? = nil, strategy: String? = nil, target: String?) -> AuditRecord {
+        AuditRecord(time: Format.iso8601(Date()), user: NSUserName(), host: ProcessInfo.processInfo.hostName, command: command,
+                    operation: operation, file: file, strategy: strategy, target: target, steps: [], outcome: "started")
+    }
+}
+
 public enum AuditLog {
     public static func append(_ record: AuditRecord, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent

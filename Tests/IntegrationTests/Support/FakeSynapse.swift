@@ -8,7 +8,7 @@ struct FakeSynapse {
     let pidFile: String
     let box: Sandbox
 
-    init(_ box: Sandbox, maxCompat: Int = 88) throws {
+    init(_ box: Sandbox, maxCompat: Int = 88, moreConfig: String = "") throws {
         self.box = box
         port = try freePort()
         pidFile = box.root + "/synapse.pid"
@@ -23,6 +23,7 @@ struct FakeSynapse {
           kind: command
           stop_command: '\(stop)'
           start_command: '\(start) echo started >> \(box.root)/synapse.events'
+        \(moreConfig)
         """)
         let started = try ProcessRunner.run(ProcessSpec("sh", ["-c", start]))
         guard started.termination.succeeded, healthy() else { throw MXError.failed("fake synapse did not start: \(log)") }
