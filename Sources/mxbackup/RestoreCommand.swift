@@ -19,6 +19,12 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: "Role that owns the restored database and its objects (default: postgres.user).")
     var owner: String?
 
+    @Option(help: "swap, recreate or in-place (restore.strategy, default swap).")
+    var strategy: String?
+
+    @Option(help: ArgumentHelp("Replace only these tables' rows, in one transaction, Synapse running (comma-separated).", valueName: "T1,T2"))
+    var tables: String?
+
     @Option(help: "Service control for this run: none, compose, systemd or command (services.kind).")
     var services: String?
 
@@ -52,6 +58,12 @@ struct RestoreCommand: ParsableCommand {
                 }
                 extra["services.kind"] = .string(services)
             }
+            if let strategy {
+                guard RestoreOperation.Strategy(rawValue: strategy) != nil else {
+                    throw MXError.configuration("--strategy: must be swap, recreate or in-place, got '\(strategy)'")
+                }
+                extra["restore.strategy"] = .string(strategy)
+            }
             if let passphraseFile { extra["gpg.passphrase"] = .string(try Secrets.read(passphraseFile, key: "--passphrase-file")) }
             let config = try global.load(extra: extra)
             let console = global.console
@@ -60,7 +72,7 @@ struct RestoreCommand: ParsableCommand {
             defer { lock.release() }
             let serviceController = try config.services()
             var record = AuditRecord.begin(operation: resumeCleanup ? "restore-cleanup" : "restore", command: commandLineForRecords,
-                                           file: file, strategy: targetDb == nil ? "swap" : "target-db",
+                                           file: file, strategy: tables != nil ? "tables" : targetDb != nil ? "target-db" : config.string("restore.strategy"),
                                            target: targetDb ?? config.postgres.database)
             func audit(_ outcome: String, _ error: String? = nil, timeline: RestoreOperation.Timeline? = nil) {
                 record.outcome = outcome
@@ -70,8 +82,8 @@ struct RestoreCommand: ParsableCommand {
             }
 
             if resumeCleanup {
-                let actions = try RestoreCleanup(connection: config.postgres, services: serviceController,
-                                                 health: config.healthCheck, directory: config.backupDirectory).run()
+                let actions = try RestoreCleanup(connection: config.postgres, services: serviceController, health: config.healthCheck,
+                                                 directory: config.backupDirectory, gpg: config.gpg, passphrase: config.secret("gpg.passphrase")).run()
                 actions.forEach { Console.writeOut($0 + "\n") }
                 audit("cleaned-up", actions.joined(separator: "; "))
                 return
@@ -85,9 +97,17 @@ struct RestoreCommand: ParsableCommand {
             options.notSynapse = notSynapse
             options.maxSchemaVersion = config.int("synapse.max_schema_version")
             options.serverName = config.string("synapse.server_name")
+            options.strategy = RestoreOperation.Strategy(rawValue: config.string("restore.strategy") ?? "swap") ?? .swap
+            options.tables = tables.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            if options.tables?.isEmpty == true { throw MXError.configuration("--tables: name at least one table") }
+            // The safety backup of `recreate` is the live state, reloaded onto the same server if needed: all of it.
+            var safetyOptions = BackupOperation.Options(config)
+            safetyOptions.includeOneTimeKeys = true
             let operation = RestoreOperation(connection: config.postgres, gpg: config.gpg, passphrase: config.secret("gpg.passphrase"),
                                              services: serviceController, health: config.healthCheck,
-                                             directory: config.backupDirectory, console: console, options: options)
+                                             directory: config.backupDirectory, console: console, options: options,
+                                             safetyBackup: BackupOperation(connection: config.postgres, gpg: config.gpg,
+                                                                           options: safetyOptions, console: console))
             let timeline = RestoreOperation.Timeline()
             let plan: RestorePlan
             do {
@@ -101,7 +121,7 @@ struct RestoreCommand: ParsableCommand {
                     return
                 }
                 try operation.requireGreen(plan)
-                if targetDb == nil && !yes { try confirm(plan) }
+                if targetDb == nil && !yes { try confirm(plan, strategy: options.strategy) }
             } catch let error as MXError {
                 audit(dryRun ? "dry-run" : "refused", error.message, timeline: timeline)
                 throw error
@@ -119,11 +139,12 @@ struct RestoreCommand: ParsableCommand {
     }
 
     /// The operator types the database name, as for any destructive command they would run by hand.
-    private func confirm(_ plan: RestorePlan) throws {
+    private func confirm(_ plan: RestorePlan, strategy: RestoreOperation.Strategy) throws {
         guard isatty(STDIN_FILENO) == 1 else {
-            throw MXError.refused("restore replaces database \(plan.live) and no terminal is attached to confirm: pass --yes")
+            throw MXError.refused("restore replaces data in database \(plan.live) and no terminal is attached to confirm: pass --yes")
         }
-        Console.writeErr("This replaces database \(plan.live) (kept as \(plan.parked)) with \(plan.inspection.path); Synapse will be stopped for the swap.\nType the database name to continue: ")
+        let what = plan.tables.map { "the rows of \($0.sorted().joined(separator: ", ")) in \(plan.live)" } ?? "database \(plan.live) (\(strategy.rawValue))"
+        Console.writeErr("This replaces \(what) with \(plan.inspection.path).\nType the database name to continue: ")
         let answer = readLine()?.trimmingCharacters(in: .whitespaces)
         guard answer == plan.live else { throw MXError.refused("confirmation did not match '\(plan.live)': nothing was changed") }
     }

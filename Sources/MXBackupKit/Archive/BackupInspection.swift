@@ -57,6 +57,9 @@ public struct BackupInspection: Sendable {
         if let manifest, manifest.file.sha256 != digest.sha256 {
             throw MXError.refused("\(path): SHA-256 \(digest.sha256) differs from its manifest's \(manifest.file.sha256): the file is corrupt")
         }
+        if let manifest, manifest.tableRows != scanner.tableRows {
+            throw MXError.refused("\(path): the dump's row counts differ from its manifest's: the file is not the one the manifest describes")
+        }
         guard scanner.complete else {
             throw MXError.refused("\(path): the SQL ends without pg_dump's completion line: the dump is incomplete")
         }

@@ -54,6 +54,7 @@ public enum ConfigTemplate {
       # start_command: systemctl start matrix-synapse
 
     restore:
+      strategy: swap                # swap (scratch load, then rename), recreate (safety backup, drop, load) or in-place
       # audit_log: /var/log/mxbackup/audit.jsonl   # default: audit.jsonl in the backup directory
       safety_keep_hours: 24         # prune drops <db>_pre_restore_* (and similar) databases older than this
 

@@ -46,12 +46,13 @@ public struct BackupOperation {
         self.console = console
     }
 
-    public func run(commandLine: String) throws -> Result {
+    /// - Parameter takeLock: false when the caller (a restore making its safety backup) holds the lock.
+    public func run(commandLine: String, takeLock: Bool = true) throws -> Result {
         let started = Date()
         try BackupDirectory.prepare(options.directory, console: console)
-        let lock = try OperationLock(directory: options.directory, database: connection.database, command: commandLine)
-        defer { lock.release() }
-        if let stale = lock.staleHolder { console.warn("took over a stale lock left by: \(stale)") }
+        let lock = takeLock ? try OperationLock(directory: options.directory, database: connection.database, command: commandLine) : nil
+        defer { lock?.release() }
+        if let stale = lock?.staleHolder { console.warn("took over a stale lock left by: \(stale)") }
 
         // Fail closed: the keys are checked before anything is dumped.
         let encryption: Encryption

@@ -24,29 +24,13 @@ public final class DumpScanner {
     private enum Field { case streamOrdering, schemaVersion, compatVersion, userID }
 
     private var copy: Copy?
-    private var carry: [UInt8] = []
+    private var lines = LineAssembler()
 
     public init() {}
 
     public func scan(_ chunk: UnsafeRawBufferPointer) {
         bytes += Int64(chunk.count)
-        guard var start = chunk.baseAddress, chunk.count > 0 else { return }
-        let end = start + chunk.count
-        while start < end {
-            guard let nl = memchr(start, 0x0A, end - start) else {
-                carry.append(contentsOf: UnsafeRawBufferPointer(start: start, count: end - start))
-                return
-            }
-            let newline = UnsafeRawPointer(nl)
-            if carry.isEmpty {
-                line(UnsafeRawBufferPointer(start: start, count: newline - start))
-            } else {
-                carry.append(contentsOf: UnsafeRawBufferPointer(start: start, count: newline - start))
-                carry.withUnsafeBytes { line($0) }
-                carry.removeAll(keepingCapacity: carry.count < 1 << 20)
-            }
-            start = newline + 1
-        }
+        lines.feed(chunk) { line($0) }
     }
 
     private func line(_ text: UnsafeRawBufferPointer) {
@@ -61,8 +45,8 @@ public final class DumpScanner {
             copy = current
             return
         }
-        if text.starts(with: Self.copyPrefix) {
-            copy = Self.parseCopy(String(decoding: text, as: UTF8.self))
+        if let table = CopyHeader.table(in: text) {
+            copy = Self.copy(of: table, header: String(decoding: text, as: UTF8.self))
         } else if text.elementsEqual(Self.completeLine) {
             complete = true
         }
@@ -96,7 +80,6 @@ public final class DumpScanner {
         return nil
     }
 
-    private static let copyPrefix = Array("COPY ".utf8)
     private static let completeLine = Array("-- PostgreSQL database dump complete".utf8)
     private static let watched: [String: (column: String, field: Field)] = [
         "public.events": ("stream_ordering", .streamOrdering),
@@ -105,20 +88,58 @@ public final class DumpScanner {
         "public.users": ("name", .userID),
     ]
 
-    /// `COPY public.events (topological_ordering, event_id, …) FROM stdin;`
-    private static func parseCopy(_ line: String) -> Copy? {
-        guard line.hasSuffix("FROM stdin;"), let open = line.firstIndex(of: "("), let close = line.lastIndex(of: ")") else {
-            return nil
-        }
-        let table = unquote(line[line.index(line.startIndex, offsetBy: 5)..<open].trimmingCharacters(in: .whitespaces))
+    private static func copy(of table: String, header: String) -> Copy {
         var copy = Copy(table: table)
-        if let (column, field) = watched[table] {
-            let columns = line[line.index(after: open)..<close].split(separator: ",").map {
-                unquote($0.trimmingCharacters(in: .whitespaces))
-            }
-            if let index = columns.firstIndex(of: column) { copy.watch = (index, field) }
+        if let (column, field) = watched[table], let index = CopyHeader.columns(in: header).firstIndex(of: column) {
+            copy.watch = (index, field)
         }
         return copy
+    }
+}
+
+/// Splits a byte stream into lines (without the newline) across chunk boundaries; a line is copied
+/// only when it straddles two chunks.
+struct LineAssembler {
+    private var carry: [UInt8] = []
+
+    mutating func feed(_ chunk: UnsafeRawBufferPointer, _ line: (UnsafeRawBufferPointer) -> Void) {
+        guard var start = chunk.baseAddress, chunk.count > 0 else { return }
+        let end = start + chunk.count
+        while start < end {
+            guard let nl = memchr(start, 0x0A, end - start) else {
+                carry.append(contentsOf: UnsafeRawBufferPointer(start: start, count: end - start))
+                return
+            }
+            let newline = UnsafeRawPointer(nl)
+            if carry.isEmpty {
+                line(UnsafeRawBufferPointer(start: start, count: newline - start))
+            } else {
+                carry.append(contentsOf: UnsafeRawBufferPointer(start: start, count: newline - start))
+                carry.withUnsafeBytes { line($0) }
+                carry.removeAll(keepingCapacity: carry.count < 1 << 20)
+            }
+            start = newline + 1
+        }
+    }
+}
+
+/// `COPY public.events (topological_ordering, event_id, …) FROM stdin;` — the header of a table's data.
+enum CopyHeader {
+    private static let prefix = Array("COPY ".utf8)
+    private static let suffix = Array("FROM stdin;".utf8)
+
+    /// The table (`public.events`, quotes removed) if the line is a COPY header.
+    static func table(in line: UnsafeRawBufferPointer) -> String? {
+        guard line.starts(with: prefix), line.count > prefix.count + suffix.count,
+              UnsafeRawBufferPointer(rebasing: line[(line.count - suffix.count)...]).elementsEqual(suffix) else { return nil }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let open = text.firstIndex(of: "(") else { return nil }
+        return unquote(text[text.index(text.startIndex, offsetBy: 5)..<open].trimmingCharacters(in: .whitespaces))
+    }
+
+    static func columns(in header: String) -> [String] {
+        guard let open = header.firstIndex(of: "("), let close = header.lastIndex(of: ")") else { return [] }
+        return header[header.index(after: open)..<close].split(separator: ",").map { unquote($0.trimmingCharacters(in: .whitespaces)) }
     }
 
     private static func unquote(_ name: String) -> String {

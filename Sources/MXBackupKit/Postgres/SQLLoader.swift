@@ -5,10 +5,14 @@ import Foundation
 public enum SQLLoader {
     /// - Parameters:
     ///   - preamble: SQL sent before the dump (e.g. `SET ROLE synapse;` so objects get the right owner).
+    ///   - postamble: SQL sent after it (checks that raise an error, so that a single transaction rolls back).
+    ///   - singleTransaction: all or nothing (`psql --single-transaction`).
     ///   - observe: sees every chunk (for progress).
     public static func load(_ source: ByteSource, into database: String, connection: PostgresConnection,
-                            preamble: String = "", observe: (UnsafeRawBufferPointer) -> Void = { _ in }) throws {
-        let spec = connection.tool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-o", "/dev/null"], database: database)
+                            preamble: String = "", postamble: String = "", singleTransaction: Bool = false,
+                            observe: (UnsafeRawBufferPointer) -> Void = { _ in }) throws {
+        let spec = connection.tool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-o", "/dev/null"]
+                                           + (singleTransaction ? ["--single-transaction"] : []), database: database)
         let stdin = try FileDescriptor.pipe()
         let stderr = try StderrCollector(name: "psql")
         let child: ChildProcess
@@ -33,6 +37,7 @@ public enum SQLLoader {
                 observe(chunk)
                 try FileDescriptor.writeAll(stdin.write, chunk)
             }
+            try FileDescriptor.writeAll(stdin.write, Data(postamble.utf8))
         } catch {
             inputError = error
         }

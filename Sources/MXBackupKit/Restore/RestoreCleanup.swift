@@ -7,8 +7,13 @@ public struct RestoreCleanup {
     public let services: ServiceController
     public let health: HealthCheck
     public let directory: String
+    public let gpg: GPG
+    public let passphrase: String?
 
-    public init(connection: PostgresConnection, services: ServiceController, health: HealthCheck, directory: String) {
+    public init(connection: PostgresConnection, services: ServiceController, health: HealthCheck, directory: String,
+                gpg: GPG, passphrase: String?) {
+        self.gpg = gpg
+        self.passphrase = passphrase
         self.connection = connection
         self.services = services
         self.health = health
@@ -22,12 +27,21 @@ public struct RestoreCleanup {
         var actions: [String] = []
         return try Interrupts.shared.critical {
             if let state = RestoreState.load(statePath) {
-                if state.phase == .swapping, try admin.exists(state.parked) {
+                switch state.phase {
+                case .swapping where try admin.exists(state.parked):
                     // The renames happened: the restored copy is live. Bring Synapse up on it.
                     actions.append("the swap had happened: \(state.live) is the restored database, the previous one is \(state.parked)")
-                } else if try admin.exists(state.scratch) {
-                    try admin.drop(state.scratch)
-                    actions.append("dropped the scratch database \(state.scratch); \(state.live) was never touched")
+                case .loading, .swapping:
+                    if try admin.exists(state.scratch) {
+                        try admin.drop(state.scratch)
+                        actions.append("dropped the scratch database \(state.scratch); \(state.live) was never touched")
+                    }
+                case .inPlace:
+                    actions.append("the in-place load was one transaction: the server rolled it back or committed it whole")
+                case .recreating:
+                    guard let safety = state.safetyBackup else { throw MXError.failed("\(statePath) names no safety backup: restore \(state.live) by hand") }
+                    try reload(safety, into: state.live, admin: admin)
+                    actions.append("reloaded the safety backup \(safety) into \(state.live): it is as it was before the restore")
                 }
                 if state.servicesStopped {
                     try services.startMain()
@@ -46,5 +60,15 @@ public struct RestoreCleanup {
             if actions.isEmpty { actions.append("nothing to clean up") }
             return actions
         }
+    }
+
+    /// Puts a database back from a safety backup (recreate strategy), checked against its manifest.
+    private func reload(_ backup: String, into database: String, admin: DatabaseAdmin) throws {
+        try admin.drop(database)
+        try admin.create(database, owner: connection.user)
+        let reader = try BackupReader(path: backup, gpg: gpg, passphrase: passphrase, connection: connection)
+        try SQLLoader.load(reader, into: database, connection: connection)
+        let manifest = try Manifest.read(Manifest.path(forBackup: backup))
+        guard reader.fileDigest().sha256 == manifest.file.sha256 else { throw MXError.failed("\(backup) does not match its manifest") }
     }
 }

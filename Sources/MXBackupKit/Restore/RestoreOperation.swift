@@ -16,8 +16,20 @@ public struct RestoreOperation {
         public var notSynapse = false
         public var maxSchemaVersion: Int?
         public var serverName: String?
+        public var strategy: Strategy = .swap
+        /// `--tables`: replace only these tables' rows (qualified or bare names).
+        public var tables: [String]?
 
         public init(file: String) { self.file = file }
+    }
+
+    public enum Strategy: String, Sendable, CaseIterable {
+        /// Load a scratch database while Synapse serves, then swap names (default).
+        case swap
+        /// Safety backup, stop, drop, create, load; the safety backup is reloaded if anything fails.
+        case recreate
+        /// For roles that cannot create databases: the old schema is set aside and the load runs in one transaction.
+        case inPlace = "in-place"
     }
 
     public let connection: PostgresConnection
@@ -28,9 +40,12 @@ public struct RestoreOperation {
     public let directory: String
     public let console: Console
     public let options: Options
+    /// Makes the safety backup of the `recreate` strategy (the lock is already held by the restore).
+    public let safetyBackup: BackupOperation?
 
     public init(connection: PostgresConnection, gpg: GPG, passphrase: String?, services: ServiceController,
-                health: HealthCheck, directory: String, console: Console, options: Options) {
+                health: HealthCheck, directory: String, console: Console, options: Options, safetyBackup: BackupOperation? = nil) {
+        self.safetyBackup = safetyBackup
         self.connection = connection
         self.gpg = gpg
         self.passphrase = passphrase
@@ -41,9 +56,9 @@ public struct RestoreOperation {
         self.options = options
     }
 
-    private var admin: DatabaseAdmin { DatabaseAdmin(connection) }
-    private var owner: String { options.owner ?? connection.user }
-    private var statePath: String { RestoreState.path(directory: directory, database: connection.database) }
+    var admin: DatabaseAdmin { DatabaseAdmin(connection) }
+    var owner: String { options.owner ?? connection.user }
+    var statePath: String { RestoreState.path(directory: directory, database: connection.database) }
 
     /// Step timings, for the report and the audit log.
     public final class Timeline: @unchecked Sendable {
@@ -76,12 +91,19 @@ public struct RestoreOperation {
         let scratch = target ?? "\(live)_restore_\(stamp)"
         let parked = "\(live)_pre_restore_\(stamp)"
 
+        let tables = options.tables.map { Set($0.map { $0.contains(".") ? $0 : "public.\($0)" }) }
+        let createsDatabases = tables == nil && (target != nil || options.strategy != .inPlace)
         let serverVersion = try timeline.measure("preflight: server") { () throws -> String in
             let version = try PostgresClient(connection).scalar("SHOW server_version", database: DatabaseAdmin.maintenanceDatabase) ?? "?"
             let privileges = try admin.privileges(owner: owner)
             check("role \(owner)", privileges.roleExists, privileges.roleExists ? "exists" : "does not exist: create it or pass --owner")
-            check("privilege to create databases", privileges.superuser || privileges.createDB,
-                  privileges.superuser ? "superuser" : privileges.createDB ? "CREATEDB" : "\(connection.user) lacks CREATEDB: ALTER ROLE \(connection.user) CREATEDB")
+            if createsDatabases {
+                check("privilege to create databases", privileges.superuser || privileges.createDB,
+                      privileges.superuser ? "superuser" : privileges.createDB ? "CREATEDB" : "\(connection.user) lacks CREATEDB: ALTER ROLE \(connection.user) CREATEDB, or use --strategy in-place")
+            } else if tables == nil, try admin.exists(live) {
+                let owns = try PostgresClient(connection).scalar("SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace WHERE nspname = 'public'") == "t"
+                check("ownership of schema public", owns || privileges.superuser, owns ? "\(connection.user) owns it" : "\(connection.user) does not own schema public in \(live): connect as its owner")
+            }
             if let target {
                 check("target database \(target)", try !admin.exists(target), try admin.exists(target) ? "already exists: choose another name or drop it" : "does not exist yet")
             }
@@ -91,15 +113,29 @@ public struct RestoreOperation {
             return version
         }
         let liveExists = try admin.exists(live)
+        if let tables, liveExists {
+            let missing = try tables.sorted().filter { try PostgresClient(connection).scalar("SELECT to_regclass(\(SQL.literal(SQL.qualified($0)))) IS NOT NULL") != "t" }
+            check("tables in \(live)", missing.isEmpty, missing.isEmpty ? tables.sorted().joined(separator: ", ") : "\(missing.joined(separator: ", ")) not found in \(live)")
+        }
         if target == nil {
             check("live database \(live)", liveExists, liveExists ? "exists (it will be kept as \(parked))" : "does not exist: use --target-db \(live) to create it from the backup")
         }
 
+        if tables == nil && target == nil && options.strategy == .recreate {
+            check("safety backup can be reloaded here", try safetyBackupIsReloadable(),
+                  try safetyBackupIsReloadable() ? "its encryption can be undone on this machine"
+                      : "backups are encrypted to keys whose secret half is not on this machine, so the safety backup could not be reloaded automatically: use --strategy swap, or symmetric encryption")
+        }
         let inspection = try timeline.measure("preflight: read and check the backup") {
             try BackupInspection.inspect(path: options.file, gpg: gpg, passphrase: passphrase, connection: connection)
         }
         let manifestNote = inspection.manifest == nil ? "no manifest (legacy file): checksum not checked" : "SHA-256 matches the manifest"
         check("backup file", true, "\(inspection.layers.map(\.rawValue).joined(separator: " > ")), \(Format.bytes(inspection.size)), \(manifestNote), complete dump of \(Format.bytes(inspection.sqlBytes)) SQL")
+        if let tables {
+            let absent = tables.filter { inspection.tableRows[$0] == nil }.sorted()
+            check("tables in the backup", absent.isEmpty, absent.isEmpty ? tables.sorted().map { "\($0) (\(inspection.tableRows[$0]!) rows)" }.joined(separator: ", ")
+                                                                        : "\(absent.joined(separator: ", ")) not in the backup")
+        }
         if let dumpMajor = inspection.manifest?.serverVersion.split(separator: ".").first.flatMap({ Int($0) }),
            let serverMajor = serverVersion.split(separator: ".").first.flatMap({ Int($0) }) {
             check("server version", serverMajor >= dumpMajor, "backup from PostgreSQL \(dumpMajor), server is \(serverVersion)")
@@ -132,7 +168,15 @@ public struct RestoreOperation {
             check("new database locale", true, "UTF8, collation C, ctype C (as Synapse requires)")
         }
         return RestorePlan(inspection: inspection, checks: checks, live: live, liveExists: liveExists, target: target,
-                           scratch: scratch, parked: parked, owner: owner, services: services.description)
+                           scratch: scratch, parked: parked, owner: owner, services: services.description,
+                           strategy: options.strategy, tables: tables, parkedSchema: "public_pre_restore_\(stamp)")
+    }
+
+    /// recreate must be able to read its own safety backup back without the operator.
+    private func safetyBackupIsReloadable() throws -> Bool {
+        guard let safetyBackup else { return false }
+        guard case .recipients(let ids) = safetyBackup.options.encryption else { return true }
+        return try ids.contains { try ProcessRunner.run(gpg.spec(["--list-secret-keys", "--", $0])).termination.succeeded }
     }
 
     /// Refuses unless every check passed (overridable ones may be forced).
@@ -145,49 +189,37 @@ public struct RestoreOperation {
     // MARK: execution
 
     public func execute(_ plan: RestorePlan, timeline: Timeline) throws -> RestoreReport {
-        let database = plan.target ?? plan.scratch
-        try timeline.measure("create \(database)") { try admin.create(database, owner: plan.owner) }
-        let state = RestoreState(phase: .loading, live: plan.live, scratch: database, parked: plan.parked,
-                                 servicesStopped: false, started: Format.iso8601(Date()))
-        if plan.target == nil { try state.save(to: statePath) }
-        do {
-            try Interrupts.shared.checkpoint()
-            try load(plan, into: database, timeline: timeline)
-            try Interrupts.shared.checkpoint()
-        } catch {
-            Interrupts.shared.critical {
-                do { try admin.drop(database) } catch let dropError {
-                    console.warn("could not drop \(database): \(dropError); drop it by hand")
-                }
-                unlink(statePath)
-            }
-            let what = plan.target == nil ? "the live database \(plan.live) was not touched; the scratch database was dropped"
-                                          : "\(database) was dropped"
-            if let signal = Interrupts.shared.signal {
-                throw MXError(.interrupted(signal: signal), "restore interrupted by signal \(signal) while loading: \(what)")
-            }
-            throw MXError.failed("\((error as? MXError)?.message ?? "\(error)"): \(what)")
+        if let tables = plan.tables { return try restoreTables(plan, tables: tables, timeline: timeline) }
+        if plan.target != nil { return try restoreIntoNewDatabase(plan, timeline: timeline) }
+        switch options.strategy {
+        case .swap: return try restoreIntoNewDatabase(plan, timeline: timeline)
+        case .inPlace: return try restoreInPlace(plan, timeline: timeline)
+        case .recreate: return try restoreByRecreating(plan, timeline: timeline)
         }
-        if let target = plan.target {
-            return try report(plan, database: target, timeline: timeline, downtime: nil, health: "not checked (--target-db)", safetyCopy: nil)
-        }
-        return try swap(plan, state: state, timeline: timeline)
     }
 
-    private func load(_ plan: RestorePlan, into database: String, timeline: Timeline) throws {
-        try timeline.measure("load \(Format.bytes(plan.inspection.sqlBytes)) of SQL") {
-            let reader = try BackupReader(path: plan.inspection.path, gpg: gpg, passphrase: passphrase, connection: connection)
+    /// Streams a backup file into `database` through psql, errors fatal, as the owner role.
+    /// - Parameters:
+    ///   - tables: only these tables' data (`--tables`).
+    ///   - expectedSHA256: the file must still be the one the preflight read.
+    func stream(_ file: String, expectedSHA256: String, sqlBytes: Int64, into database: String, tables: Set<String>? = nil,
+                preamble: String = "", postamble: String = "", singleTransaction: Bool = false,
+                step: String, timeline: Timeline) throws {
+        try timeline.measure(step) {
+            let reader = try BackupReader(path: file, gpg: gpg, passphrase: passphrase, connection: connection)
+            let source: ByteSource = tables.map { TableDataFilter(reader, tables: $0) } ?? reader
             var loaded: Int64 = 0
             var last = Date()
             let started = Date()
+            let role = owner == connection.user ? "" : "SET ROLE \(SQL.identifier(owner));\n"
             do {
-                let preamble = plan.owner == connection.user ? "" : "SET ROLE \(SQL.identifier(plan.owner));\n"
-                try SQLLoader.load(reader, into: database, connection: connection, preamble: preamble) { chunk in
+                try SQLLoader.load(source, into: database, connection: connection, preamble: role + preamble,
+                                   postamble: postamble, singleTransaction: singleTransaction) { chunk in
                     loaded += Int64(chunk.count)
                     if Date().timeIntervalSince(last) >= 0.5 {
                         last = Date()
-                        let fraction = Double(loaded) / Double(max(plan.inspection.sqlBytes, 1))
-                        console.progress("loading \(Format.bytes(loaded)) of \(Format.bytes(plan.inspection.sqlBytes)) (\(Int(fraction * 100))%), \(Format.duration(last.timeIntervalSince(started)))")
+                        let percent = tables == nil ? " (\(Int(Double(loaded) * 100 / Double(max(sqlBytes, 1))))%)" : ""
+                        console.progress("loading \(Format.bytes(loaded))\(percent), \(Format.duration(last.timeIntervalSince(started)))")
                     }
                 }
                 console.endProgress()
@@ -196,68 +228,31 @@ public struct RestoreOperation {
                 reader.cancel()
                 throw error
             }
-            // The same bytes as in the preflight read: a file changed in between is not restored.
-            guard reader.fileDigest().sha256 == plan.inspection.sha256 else {
-                throw MXError.failed("\(plan.inspection.path) changed while it was being restored")
-            }
-        }
-        try timeline.measure("check row counts against the backup") { try verify(plan, database: database) }
-        try timeline.measure("empty e2e_one_time_keys_json, ANALYZE") {
-            let client = PostgresClient(connection)
-            if plan.inspection.tableRows["public.e2e_one_time_keys_json"] != nil {
-                _ = try client.query("TRUNCATE public.e2e_one_time_keys_json", database: database)
-            }
-            _ = try client.query("ANALYZE", database: database)
-        }
-    }
-
-    /// The loaded database must hold exactly what the dump held.
-    private func verify(_ plan: RestorePlan, database: String) throws {
-        let tables = plan.inspection.tableRows.keys.sorted()
-        guard !tables.isEmpty else { return }
-        let client = PostgresClient(connection)
-        let counts = try client.query(tables.map { "SELECT \(SQL.literal($0)), count(*) FROM \(SQL.qualified($0))" }.joined(separator: " UNION ALL "), database: database)
-        for row in counts where row.count == 2 {
-            let expected = plan.inspection.tableRows[row[0]] ?? -1
-            guard Int64(row[1]) == expected else {
-                throw MXError.failed("after the load \(row[0]) has \(row[1]) rows, the backup has \(expected)")
-            }
-        }
-        if let expected = plan.inspection.maxStreamOrdering {
-            let actual = try client.scalar("SELECT max(stream_ordering) FROM public.events", database: database)
-            guard actual == String(expected) else { throw MXError.failed("after the load max(events.stream_ordering) is \(actual ?? "null"), the backup has \(expected)") }
-        }
-        if let expected = plan.inspection.schemaVersion {
-            let actual = try client.scalar("SELECT version FROM public.schema_version", database: database)
-            guard actual == String(expected) else { throw MXError.failed("after the load schema_version is \(actual ?? "null"), the backup has \(expected)") }
-        }
-        if let manifest = plan.inspection.manifest {
-            for (table, rows) in manifest.tableRows where plan.inspection.tableRows[table] != rows {
-                throw MXError.failed("the manifest says \(table) has \(rows) rows, the dump has \(plan.inspection.tableRows[table] ?? 0)")
+            guard reader.fileDigest().sha256 == expectedSHA256 else {
+                throw MXError.failed("\(file) changed while it was being restored")
             }
         }
     }
 
-    /// Stop, rename, start, health; reversed automatically if Synapse does not come up healthy.
-    private func swap(_ plan: RestorePlan, state: RestoreState, timeline: Timeline) throws -> RestoreReport {
-        var state = state
-        state.phase = .swapping
-        state.servicesStopped = true
-        try state.save(to: statePath)
-        defer { unlink(statePath) }
-        let swap = DatabaseSwap(admin: admin, services: services, health: health)
-        let result: DatabaseSwap.Result
-        do {
-            result = try swap.run(live: plan.live, incoming: plan.scratch, parked: plan.parked,
-                                  rejected: "\(plan.live)_failed_restore_\(Self.stamp())", timeline: timeline)
-        } catch {
-            if !timeline.rolledBack { Interrupts.shared.critical { try? admin.drop(plan.scratch) } }
-            throw error
+    /// After a load into a database nobody uses yet: the same rows as the backup, no one-time keys, fresh statistics.
+    func checkAndAnalyze(_ plan: RestorePlan, database: String, timeline: Timeline) throws {
+        try timeline.measure("check rows against the backup, empty one-time keys, ANALYZE") {
+            _ = try PostgresClient(connection).query(RestoreCheck.sql(for: plan.inspection) + RestoreCheck.emptyOneTimeKeys(plan.inspection) + "ANALYZE;",
+                                                     database: database)
         }
-        return try report(plan, database: plan.live, timeline: timeline, downtime: result.downtime, health: result.health, safetyCopy: plan.parked)
     }
 
-    private func report(_ plan: RestorePlan, database: String, timeline: Timeline, downtime: Double?, health: String, safetyCopy: String?) throws -> RestoreReport {
+    /// Turns a failure during a load into the message the operator needs, after `cleanup` ran.
+    func loadFailure(_ error: Error, whatWasLeft: String, cleanup: () -> Void) -> MXError {
+        Interrupts.shared.critical(cleanup)
+        if let signal = Interrupts.shared.signal {
+            return MXError(.interrupted(signal: signal), "restore interrupted by signal \(signal): \(whatWasLeft)")
+        }
+        return MXError.failed("\((error as? MXError)?.message ?? "\(error)"): \(whatWasLeft)")
+    }
+
+    func report(_ plan: RestorePlan, database: String, timeline: Timeline, downtime: Double?, health: String, safetyCopy: String?,
+                rollback: String? = nil) throws -> RestoreReport {
         let size = Int64(try PostgresClient(connection).scalar("SELECT pg_database_size(\(SQL.literal(database)))", database: DatabaseAdmin.maintenanceDatabase) ?? "0") ?? 0
         let rows = plan.inspection.tableRows
         return RestoreReport(
@@ -265,7 +260,7 @@ public struct RestoreOperation {
             database: database, steps: timeline.steps, downtimeSeconds: downtime,
             users: rows["public.users"] ?? 0, rooms: rows["public.rooms"] ?? 0, events: rows["public.events"] ?? 0,
             databaseSize: size, health: health, safetyCopy: safetyCopy,
-            rollback: safetyCopy.map { "stop Synapse; psql -d postgres -c 'ALTER DATABASE \(SQL.identifier(plan.live)) RENAME TO \(SQL.identifier(plan.live + "_unwanted")); ALTER DATABASE \(SQL.identifier($0)) RENAME TO \(SQL.identifier(plan.live));'; start Synapse" })
+            rollback: rollback)
     }
 
     static func stamp() -> String {

@@ -21,6 +21,11 @@ public struct RestorePlan: Sendable {
     public var parked: String
     public var owner: String
     public var services: String
+    public var strategy: RestoreOperation.Strategy
+    /// `--tables`: only these tables' rows are replaced.
+    public var tables: Set<String>?
+    /// in-place: the schema the old data is set aside in.
+    public var parkedSchema: String
 
     public var failures: [Check] { checks.filter { !$0.ok } }
 
@@ -28,29 +33,63 @@ public struct RestorePlan: Sendable {
     public func checklist(dumpSeconds: Double?) -> String {
         var out = "Restore plan for \(inspection.path)\n\nPRE (checked now, nothing changed yet):\n"
         for check in checks { out += "  [\(check.ok ? "ok" : "FAILED")] \(check.name): \(check.detail)\n" }
-        out += "\nDURING:\n"
-        if let target {
-            out += "  1. create database \(target) (UTF8, C, C, template0, owner \(owner))\n"
-            out += "  2. load \(Format.bytes(inspection.sqlBytes)) of SQL into it, errors fatal, as \(owner)\n"
-            out += "  3. empty e2e_one_time_keys_json, ANALYZE, compare row counts with the backup\n"
-            out += "  (services and the live database \(live) are not touched)\n"
-        } else {
-            out += "  1. create scratch database \(scratch) (UTF8, C, C, template0, owner \(owner)); Synapse keeps serving\n"
-            out += "  2. load \(Format.bytes(inspection.sqlBytes)) of SQL into it, errors fatal, as \(owner)\n"
-            out += "  3. empty e2e_one_time_keys_json, ANALYZE, compare row counts, max stream_ordering, schema version\n"
-            out += "  4. stop Synapse (\(services))                         <- downtime starts\n"
-            out += "  5. end remaining sessions on \(live)\n"
-            out += "  6. rename \(live) -> \(parked) and \(scratch) -> \(live) (one transaction)\n"
-            out += "  7. start Synapse's main process, wait for /health, start the workers   <- downtime ends\n"
-            out += "     if Synapse is not healthy in time: stop, rename back, start, confirm healthy\n"
-        }
+        out += "\nDURING:\n" + during().enumerated().map { "  \($0.offset + 1). \($0.element)\n" }.joined()
         out += "\nPOST:\n  report users, rooms, events, database size, health; audit log record\n"
-        out += "\nCLEANUP:\n"
-        out += target == nil ? "  the previous database stays as \(parked) for rollback; drop it once satisfied\n"
-                             : "  drop \(target!) when no longer needed\n"
+        out += "\nCLEANUP:\n  \(cleanup)\n"
         out += "\nExpected: loading \(Format.bytes(inspection.sqlBytes)) of SQL; "
         out += dumpSeconds.map { "the read of the backup took \(Format.duration($0)); " } ?? ""
-        out += "no drill history yet for a better estimate. Downtime: stop + rename + start only (seconds).\n"
+        out += "no drill history yet for a better estimate. Downtime: \(downtime).\n"
         return out
+    }
+
+    private var load: String { "load \(Format.bytes(inspection.sqlBytes)) of SQL, errors fatal, as \(owner)" }
+    private var startSteps: [String] {
+        ["start Synapse's main process, wait for /health, start the workers   <- downtime ends"]
+    }
+
+    private func during() -> [String] {
+        if let tables {
+            return ["in one transaction, while Synapse keeps running: empty \(tables.sorted().joined(separator: ", ")), load their rows from the backup, check the row counts, commit",
+                    "nothing else is touched"]
+        }
+        if let target {
+            return ["create database \(target) (UTF8, C, C, template0, owner \(owner))", load,
+                    "check row counts, max stream_ordering, schema version; empty e2e_one_time_keys_json; ANALYZE",
+                    "services and the live database \(live) are not touched"]
+        }
+        switch strategy {
+        case .swap:
+            return ["create scratch database \(scratch) (UTF8, C, C, template0, owner \(owner)); Synapse keeps serving", load,
+                    "check row counts, max stream_ordering, schema version; empty e2e_one_time_keys_json; ANALYZE",
+                    "stop Synapse (\(services))   <- downtime starts", "end remaining sessions on \(live)",
+                    "rename \(live) -> \(parked) and \(scratch) -> \(live) (one transaction)"] + startSteps
+                + ["if Synapse is not healthy in time: stop, rename back, start, confirm healthy"]
+        case .inPlace:
+            return ["stop Synapse (\(services))   <- downtime starts", "end remaining sessions on \(live)",
+                    "in one transaction: rename schema public -> \(parkedSchema), create schema public, \(load), check row counts, empty e2e_one_time_keys_json; commit",
+                    "ANALYZE"] + startSteps
+                + ["if Synapse is not healthy in time: stop, put schema \(parkedSchema) back as public, start"]
+        case .recreate:
+            return ["write a safety backup of \(live) with mxbackup's backup and verify its checksum",
+                    "stop Synapse (\(services))   <- downtime starts", "end remaining sessions, DROP DATABASE \(live)",
+                    "CREATE DATABASE \(live) (UTF8, C, C, template0, owner \(owner))", load,
+                    "check row counts; empty e2e_one_time_keys_json; ANALYZE"] + startSteps
+                + ["if the load, the check or the start fails: drop, create, reload the safety backup, start"]
+        }
+    }
+
+    private var cleanup: String {
+        if tables != nil { return "nothing to clean up" }
+        if let target { return "drop \(target) when no longer needed" }
+        switch strategy {
+        case .swap: return "the previous database stays as \(parked) for rollback ('mxbackup rollback'); prune drops it after restore.safety_keep_hours"
+        case .inPlace: return "the previous data stays in schema \(parkedSchema) of \(live); drop it once satisfied: DROP SCHEMA \(parkedSchema) CASCADE"
+        case .recreate: return "the safety backup stays in the backup directory; retention (prune) applies to it like any backup"
+        }
+    }
+
+    private var downtime: String {
+        if tables != nil || target != nil { return "none (Synapse is not stopped)" }
+        return strategy == .swap ? "stop + rename + start only (seconds)" : "the whole load (Synapse is stopped meanwhile)"
     }
 }

@@ -8,6 +8,10 @@ public struct RestoreState: Codable, Sendable {
         case loading
         /// Services may be stopped; the renames may or may not have happened.
         case swapping
+        /// in-place: services stopped, one transaction loading (the server rolls it back if we die).
+        case inPlace = "in-place"
+        /// recreate: the live database may be dropped or half loaded; `safetyBackup` holds its previous content.
+        case recreating
     }
 
     public var phase: Phase
@@ -16,6 +20,7 @@ public struct RestoreState: Codable, Sendable {
     public var parked: String
     public var servicesStopped: Bool
     public var started: String
+    public var safetyBackup: String? = nil
 
     public static func path(directory: String, database: String) -> String {
         (directory as NSString).appendingPathComponent(".\(database).restore-state.json")

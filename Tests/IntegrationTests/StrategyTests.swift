@@ -1,0 +1,133 @@
+import Foundation
+import MXBackupKit
+import Testing
+
+/// The strategies besides swap: selective tables, in-place, recreate. Each ends with the backup's data,
+/// or, on failure, with the live database as it was.
+@Suite struct StrategyTests {
+    private func backup(_ box: Sandbox) throws -> String {
+        let result = try box.run(["backup"])
+        guard result.exitCode == 0 else { throw MXError.failed(result.stderr) }
+        return try box.onlyBackup()
+    }
+
+    private func brokenDump(_ box: Sandbox) throws -> String {
+        let dump = try ProcessRunner.run(box.cluster.connection(database: box.database).tool("pg_dump", ["--no-owner", "--no-privileges"]))
+        let path = box.root + "/broken.sql"
+        try write(dump.text.replacingOccurrences(of: "COPY public.rooms ", with: "SELECT 1/0;\nCOPY public.rooms "), to: path, mode: 0o600)
+        return path
+    }
+
+    private func late(_ box: Sandbox, database: String? = nil) throws -> String {
+        try box.cluster.scalar("SELECT count(*) FROM users WHERE name = '@late:example.org'", database: database ?? box.database)
+    }
+
+    private func owners(_ box: Sandbox) throws -> String {
+        try box.cluster.scalar("SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'", database: box.database)
+    }
+
+    @Test func tablesReplacesOnlyTheChosenTablesWhileSynapseRuns() throws {
+        let box = try Sandbox()
+        let file = try backup(box)
+        let profilesBefore = try box.cluster.contentChecksums(database: box.database)["profiles"]
+        try box.cluster.psql(database: box.database, ["-c", "UPDATE profiles SET displayname = 'changed'; INSERT INTO rooms VALUES ('!new:example.org', true, NULL, '10', true)"])
+        let synapse = try FakeSynapse(box)
+        defer { synapse.stop() }
+        let others = try box.cluster.contentChecksums(database: box.database).filter { $0.key != "profiles" }
+
+        let result = try box.run(["restore", file, "--tables", "profiles", "--yes"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let after = try box.cluster.contentChecksums(database: box.database)
+        #expect(after["profiles"] == profilesBefore)
+        #expect(after.filter { $0.key != "profiles" } == others)  // rooms keeps its new row
+        #expect(synapse.events.isEmpty && synapse.healthy())      // never stopped
+
+        let missing = try box.run(["restore", file, "--tables", "profiles,nosuch", "--yes"])
+        #expect(missing.exitCode == 3 && missing.stderr.contains("public.nosuch"), "\(missing.stderr)")
+    }
+
+    @Test func tablesRollsBackWhenTheRowsDoNotFit() throws {
+        let box = try Sandbox()
+        let file = try backup(box)
+        // A live schema the backup's rows no longer fit: the COPY fails, the TRUNCATE is rolled back.
+        try box.cluster.psql(database: box.database, ["-c", "UPDATE profiles SET displayname = 'renamed' WHERE displayname = 'User user3:example.org'; ALTER TABLE profiles ADD CHECK (displayname <> 'User user3:example.org')"])
+        let before = try box.cluster.contentChecksums(database: box.database)
+        let result = try box.run(["restore", file, "--tables", "profiles", "--yes"])
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.contains("rolled back"), "\(result.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+    }
+
+    @Test func inPlaceLoadsInOneTransactionAndKeepsTheOldSchema() throws {
+        let box = try Sandbox()
+        let file = try backup(box)
+        try box.cluster.psql(database: box.database, ["-c", "INSERT INTO users (name, creation_ts) VALUES ('@late:example.org', 1)"])
+        let synapse = try FakeSynapse(box)
+        defer { synapse.stop() }
+        let result = try box.run(["restore", file, "--strategy", "in-place", "--yes"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(try late(box) == "0")
+        #expect(try owners(box) == "synapse")
+        #expect(synapse.healthy() && synapse.events == ["stopped", "started"])
+        let parked = try box.cluster.scalar("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'public_pre_restore_%'", database: box.database)
+        #expect(try box.cluster.scalar("SELECT count(*) FROM \(parked).users WHERE name = '@late:example.org'", database: box.database) == "1")
+    }
+
+    @Test func inPlaceFailureLeavesTheDatabaseAsItWas() throws {
+        let box = try Sandbox()
+        let synapse = try FakeSynapse(box)
+        defer { synapse.stop() }
+        let broken = try brokenDump(box)
+        let before = try box.cluster.contentChecksums(database: box.database)
+        let result = try box.run(["restore", broken, "--strategy", "in-place", "--yes"])
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.contains("division by zero") && result.stderr.contains("rolled back"), "\(result.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+        #expect(try box.cluster.scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'public_pre_restore_%'", database: box.database) == "0")
+        #expect(synapse.healthy())
+    }
+
+    @Test func recreateReplacesTheDatabaseAfterASafetyBackup() throws {
+        let box = try Sandbox()
+        let file = try backup(box)
+        try box.cluster.psql(database: box.database, ["-c", "INSERT INTO users (name, creation_ts) VALUES ('@late:example.org', 1)"])
+        let synapse = try FakeSynapse(box)
+        defer { synapse.stop() }
+        let result = try box.run(["restore", file, "--strategy", "recreate", "--yes"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(try late(box) == "0")
+        #expect(try owners(box) == "synapse")
+        #expect(synapse.healthy())
+        // The safety backup holds the state before the restore, late user included.
+        let safety = box.backupFiles().filter { $0.hasSuffix(".sql.zst") }.map { box.backupDir + "/" + $0 }.filter { $0 != file }
+        #expect(safety.count == 1)
+        let copy = try box.restoreWithStandardTools("zstd -dc '\(safety[0])'")
+        #expect(try late(box, database: copy) == "1")
+    }
+
+    @Test func recreateReloadsTheSafetyBackupWhenTheLoadFails() throws {
+        let box = try Sandbox()
+        let synapse = try FakeSynapse(box)
+        defer { synapse.stop() }
+        let broken = try brokenDump(box)
+        let before = try box.cluster.contentChecksums(database: box.database)
+        let result = try box.run(["restore", broken, "--strategy", "recreate", "--yes"])
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.contains("division by zero") && result.stderr.contains("safety backup") && result.stderr.contains("reloaded automatically"), "\(result.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)  // one-time keys included
+        #expect(synapse.healthy())
+    }
+
+    @Test func recreateIsRefusedWhenItsSafetyBackupCouldNotBeDecryptedHere() throws {
+        let box = try Sandbox()
+        let file = try backup(box)
+        let owner = try Keyring.generate()
+        let server = try owner.publicOnly()
+        try box.writeConfig(extra: "gpg:\n  recipients: [\(owner.fingerprint)]")
+        let before = try box.cluster.contentChecksums(database: box.database)
+        let result = try box.run(["restore", file, "--strategy", "recreate", "--yes"], environment: ["GNUPGHOME": server.home])
+        #expect(result.exitCode == 3)
+        #expect(result.stderr.contains("use --strategy swap"), "\(result.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+    }
+}
