@@ -22,7 +22,12 @@ struct ListCommand: ParsableCommand {
                 try printJSON(Listing(backups: catalog.entries.map(ListedBackup.init), safetyCopies: try? copies.get()))
                 return
             }
-            defer { printSafetyCopies(copies, keepHours: config.int("restore.safety_keep_hours") ?? 24) }
+            defer {
+                printSafetyCopies(copies, keepHours: config.int("restore.safety_keep_hours") ?? 24)
+                if let leftover = RestoreState.leftoverWarning(directory: config.backupDirectory, database: config.postgres.database) {
+                    Console.writeOut(leftover + "\n")
+                }
+            }
             guard !catalog.entries.isEmpty else {
                 Console.writeOut("no backups in \(config.backupDirectory)\n")
                 return

@@ -246,6 +246,7 @@ import Testing
         try box.writeConfig()  // the real psql again
         let refused = try box.run(["restore", backup, "--yes"])
         #expect(refused.exitCode == 3 && refused.stderr.contains("--resume-cleanup"), "\(refused.stderr)")
+        #expect(try box.run(["list"]).stdout.contains("was interrupted while loading"))
         let cleanup = try box.run(["restore", "--resume-cleanup"])
         #expect(cleanup.exitCode == 0, "\(cleanup.stderr)")
         #expect(cleanup.stdout.contains("dropped the scratch database"), "\(cleanup.stdout)")
@@ -308,5 +309,21 @@ import Testing
         #expect(pruned.stdout.contains("dropped database \(box.database)_rolled_back_"), "\(pruned.stdout)")
         #expect(try SafetyCopies.list(admin, live: box.database).isEmpty)
         #expect(try box.run(["rollback", "--yes"]).exitCode == 3)  // nothing left to roll back to
+    }
+
+    @Test func tooLittleFreeDiskIsRefusedBeforeAnythingIsTouched() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        try box.cluster.superuser("GRANT pg_read_all_settings TO synapse")
+        // A df that reports 1 KiB free where the server keeps its data.
+        try box.shim("df", "printf 'Filesystem 1024-blocks Used Available Capacity Mounted on\\n/dev/x 100 99 1 99%% /\\n'")
+        let path = ["PATH": box.binDir + ":" + ProcessInfo.processInfo.environment["PATH"]!]
+        let before = try box.cluster.contentChecksums(database: box.database)
+        let refused = try box.run(["restore", try box.onlyBackup(), "--yes"], environment: path)
+        #expect(refused.exitCode == 3)
+        #expect(refused.stderr.contains("free disk on the database server") && refused.stderr.contains("1.0 KiB free"), "\(refused.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+        #expect(try scratchLeftovers(box).isEmpty)
+        #expect(try box.run(["restore", try box.onlyBackup(), "--yes", "--force"], environment: path).exitCode == 0)
     }
 }

@@ -53,6 +53,9 @@ public struct BackupOperation {
         let lock = takeLock ? try OperationLock(directory: options.directory, database: connection.database, command: commandLine) : nil
         defer { lock?.release() }
         if let stale = lock?.staleHolder { console.warn("took over a stale lock left by: \(stale)") }
+        if takeLock, let leftover = RestoreState.leftoverWarning(directory: options.directory, database: connection.database) {
+            console.warn(leftover)
+        }
 
         // Fail closed: the keys are checked before anything is dumped.
         let encryption: Encryption

@@ -65,6 +65,20 @@ public struct DatabaseAdmin: Sendable {
         return Privileges(superuser: row.first == "t", createDB: row.count > 1 && row[1] == "t", roleExists: row.count > 2 && row[2] == "t")
     }
 
+    /// Free bytes on the file system of the server's data directory, or why it cannot be known.
+    public func freeSpace() -> (bytes: Int64?, note: String) {
+        guard connection.serverIsLocal else { return (nil, "the server is remote: its disk cannot be seen from here") }
+        guard let directory = try? run("SELECT setting FROM pg_settings WHERE name = 'data_directory'").first?.first, !directory.isEmpty else {
+            return (nil, "\(connection.user) may not read data_directory (needs pg_read_all_settings)")
+        }
+        guard let output = try? ProcessRunner.run(connection.command("df", ["-Pk", directory])), output.termination.succeeded,
+              let line = output.text.split(separator: "\n").dropFirst().first,
+              let kib = Int64(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first ?? "") else {
+            return (nil, "df could not read \(directory)")
+        }
+        return (kib * 1024, directory)
+    }
+
     public struct Locale: Sendable { public var encoding: String; public var collate: String; public var ctype: String }
 
     public func locale(of database: String) throws -> Locale? {

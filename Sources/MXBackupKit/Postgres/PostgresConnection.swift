@@ -39,6 +39,11 @@ public struct PostgresConnection: Sendable, Equatable {
 
     /// A client tool run against this connection (optionally another database on the same server).
     public func tool(_ name: String, _ arguments: [String], database: String? = nil) -> ProcessSpec {
+        command(binDir.map { ($0 as NSString).appendingPathComponent(name) } ?? name, arguments, database: database)
+    }
+
+    /// Any program run where the client tools run (here, or inside the container), with the connection environment.
+    public func command(_ program: String, _ arguments: [String], database: String? = nil) -> ProcessSpec {
         var env: [String: String] = [
             "PGPORT": String(port),
             "PGUSER": user,
@@ -50,13 +55,17 @@ public struct PostgresConnection: Sendable, Equatable {
         if let password = password ?? passwordFromPassfile() { env["PGPASSWORD"] = password }
         // Ambient settings that would silently redirect or alter the connection.
         let unset: Set<String> = ["PGHOST", "PGPASSWORD", "PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGHOSTADDR"]
-        let program = binDir.map { ($0 as NSString).appendingPathComponent(name) } ?? name
         guard let container else {
             return ProcessSpec(program, arguments, environment: env, unsetEnvironment: unset)
         }
         let passEnv = env.keys.sorted().flatMap { ["-e", $0] }
         return ProcessSpec(docker, ["exec", "-i"] + passEnv + [container, program] + arguments,
                            environment: env, unsetEnvironment: unset)
+    }
+
+    /// Whether the server's files are on this machine (or in the container), so that `df` can see them.
+    public var serverIsLocal: Bool {
+        container != nil || host == nil || host!.hasPrefix("/") || ["localhost", "127.0.0.1", "::1"].contains(host!)
     }
 
     /// libpq's ~/.pgpass lookup, done here so that it also works through `docker exec`.

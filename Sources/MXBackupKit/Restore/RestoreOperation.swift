@@ -82,8 +82,8 @@ public struct RestoreOperation {
         func check(_ name: String, _ ok: Bool, _ detail: String, overridable: Bool = false) {
             checks.append(.init(name: name, ok: ok, detail: detail, overridable: overridable))
         }
-        if let state = RestoreState.load(statePath) {
-            throw MXError.refused("a restore started \(state.started) was interrupted while \(state.phase.rawValue) (\(statePath)): run 'mxbackup restore --resume-cleanup' first")
+        if let leftover = RestoreState.leftoverWarning(directory: directory, database: connection.database) {
+            throw MXError.refused(leftover + " first")
         }
         let live = connection.database
         let stamp = Self.stamp()
@@ -141,6 +141,19 @@ public struct RestoreOperation {
             check("server version", serverMajor >= dumpMajor, "backup from PostgreSQL \(dumpMajor), server is \(serverVersion)")
         }
 
+        if tables == nil {
+            // A new copy takes about what the database took when it was backed up; without a manifest, the
+            // SQL size plus as much again for indexes.
+            let needed = inspection.manifest?.databaseSize ?? inspection.sqlBytes * 2
+            let (free, note) = admin.freeSpace()
+            if let free {
+                check("free disk on the database server", free > needed + needed / 10,
+                      "\(Format.bytes(free)) free in \(note), the restored database needs about \(Format.bytes(needed))" + (free > needed + needed / 10 ? "" : ": free space first (--force overrides)"),
+                      overridable: true)
+            } else {
+                check("free disk on the database server", true, "not checked: \(note); about \(Format.bytes(needed)) will be needed")
+            }
+        }
         if options.notSynapse {
             check("Synapse checks", true, "skipped (--not-synapse)")
         } else {

@@ -32,6 +32,13 @@ public struct RestoreState: Codable, Sendable {
         try FileSink.writeAtomically(try encoder.encode(self), to: path)
     }
 
+    /// The line every command prints while an interrupted restore's state file exists.
+    public static func leftoverWarning(directory: String, database: String) -> String? {
+        let path = path(directory: directory, database: database)
+        guard let state = load(path) else { return nil }
+        return "a restore started \(state.started) was interrupted while \(state.phase.rawValue) (\(path)): run 'mxbackup restore --resume-cleanup'"
+    }
+
     public static func load(_ path: String) -> RestoreState? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         let decoder = JSONDecoder()
