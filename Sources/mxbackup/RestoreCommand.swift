@@ -107,7 +107,8 @@ struct RestoreCommand: ParsableCommand {
                                              services: serviceController, health: config.healthCheck,
                                              directory: config.backupDirectory, console: console, options: options,
                                              safetyBackup: BackupOperation(connection: config.postgres, gpg: config.gpg,
-                                                                           options: safetyOptions, console: console))
+                                                                           options: safetyOptions, console: console),
+                                             notices: config.serverNotices)
             let timeline = RestoreOperation.Timeline()
             let plan: RestorePlan
             do {

@@ -326,4 +326,36 @@ import Testing
         #expect(try scratchLeftovers(box).isEmpty)
         #expect(try box.run(["restore", try box.onlyBackup(), "--yes", "--force"], environment: path).exitCode == 0)
     }
+
+    @Test func canaryLoginAndServerNoticesFrameTheRestore() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        let password = "canary-\(UUID().uuidString)"
+        let token = "admin-\(UUID().uuidString)"
+        let config = "  canary_user: '@user2:example.org'\n  canary_password: \(password)\n  admin_token: \(token)"
+        var synapse = try FakeSynapse(box, moreConfig: "", canaryPassword: password, adminToken: token)
+        // The synapse section is written by FakeSynapse; add the canary and the token to it.
+        try write(try String(contentsOfFile: box.configPath, encoding: .utf8).replacingOccurrences(of: "  health_timeout: 5", with: "  health_timeout: 5\n" + config),
+                  to: box.configPath, mode: 0o600)
+        defer { synapse.stop() }
+        let result = try box.run(["restore", try box.onlyBackup(), "--yes"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let users = Int(try box.cluster.scalar("SELECT count(*) FROM users", database: box.database))!
+        #expect(synapse.notices.filter { $0.text.contains("being restored") }.count == users)
+        #expect(synapse.notices.filter { $0.text.contains("Maintenance is over") }.count == users)
+        let audit = try String(contentsOfFile: box.backupDir + "/audit.jsonl", encoding: .utf8)
+        for secret in [password, token] { #expect(!result.stderr.contains(secret) && !result.stdout.contains(secret) && !audit.contains(secret)) }
+
+        // A canary that cannot log in means the restored accounts are not right: roll back.
+        synapse.stop()
+        synapse = try FakeSynapse(box, canaryPassword: "another-password", adminToken: token)
+        try write(try String(contentsOfFile: box.configPath, encoding: .utf8).replacingOccurrences(of: "  health_timeout: 5", with: "  health_timeout: 5\n" + config),
+                  to: box.configPath, mode: 0o600)
+        let before = try box.cluster.contentChecksums(database: box.database)
+        let refused = try box.run(["restore", try box.onlyBackup(), "--yes"])
+        #expect(refused.exitCode == 1)
+        #expect(refused.stderr.contains("canary login of @user2:example.org refused") && refused.stderr.contains("rolled back"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains(password))
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+    }
 }

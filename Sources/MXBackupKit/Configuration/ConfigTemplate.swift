@@ -44,6 +44,11 @@ public enum ConfigTemplate {
       url: http://localhost:8008    # where /health answers, for the checks after a restore
       health_timeout: 120           # seconds Synapse may take to become healthy before a rollback
       # max_schema_version: 88      # newest schema the running Synapse understands; default: the live database's
+      # canary_user: "@canary:example.org"          # after a restore this user must be able to log in
+      # canary_password_file: /etc/mxbackup/canary.password
+      # admin_token_file: /etc/mxbackup/admin.token # enables server notices to all users before and after a restore
+      notice_before: "This server will be unavailable for a moment: its database is being restored from a backup."
+      notice_after: "Maintenance is over: the server is back."
 
     services:                       # how restore stops and starts Synapse
       kind: none                    # none, compose, systemd or command

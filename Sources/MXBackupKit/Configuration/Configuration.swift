@@ -76,6 +76,9 @@ public struct Configuration: Sendable {
                 throw MXError.configuration("backup.level: \(level) is out of range for \(compression.rawValue) (\(range.lowerBound)–\(range.upperBound)), from \(origin("backup.level"))")
             }
         }
+        if (string("synapse.canary_user") == nil) != (secret("synapse.canary_password") == nil) {
+            throw MXError.configuration("synapse.canary_user and synapse.canary_password go together: set both or neither")
+        }
         if !list("gpg.recipients").isEmpty && secret("gpg.passphrase") != nil {
             throw MXError.configuration("gpg: both recipients (from \(origin("gpg.recipients"))) and a passphrase (from \(origin("gpg.passphrase"))) are set: choose one")
         }
@@ -158,7 +161,18 @@ public struct Configuration: Sendable {
     }
 
     public var healthCheck: HealthCheck {
-        HealthCheck(baseURL: string("synapse.url") ?? "http://localhost:8008", timeout: Double(int("synapse.health_timeout") ?? 120))
+        let canary = string("synapse.canary_user").flatMap { user in secret("synapse.canary_password").map { HealthCheck.Canary(user: user, password: $0) } }
+        return HealthCheck(baseURL: synapseURL, timeout: Double(int("synapse.health_timeout") ?? 120), canary: canary)
+    }
+
+    private var synapseURL: String { string("synapse.url") ?? "http://localhost:8008" }
+
+    /// Server notices, when an admin token is configured.
+    public var serverNotices: ServerNotices? {
+        secret("synapse.admin_token").map {
+            ServerNotices(client: SynapseClient(baseURL: synapseURL), adminToken: $0,
+                          before: string("synapse.notice_before") ?? "", after: string("synapse.notice_after") ?? "")
+        }
     }
 
     public var auditLog: String {

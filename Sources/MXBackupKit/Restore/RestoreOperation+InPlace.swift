@@ -10,6 +10,8 @@ extension RestoreOperation {
                                  servicesStopped: true, started: Format.iso8601(Date()))
         try state.save(to: statePath)
         defer { unlink(statePath) }
+        let told = announceDowntime(timeline: timeline)
+        defer { announceEnd(to: told, timeline: timeline) }
         try timeline.measure("stop Synapse") { try services.stop() }
         do {
             try Interrupts.shared.checkpoint()

@@ -20,6 +20,8 @@ extension RestoreOperation {
         state.safetyBackup = safety.path
         try state.save(to: statePath)
         defer { unlink(statePath) }
+        let told = announceDowntime(timeline: timeline)
+        defer { announceEnd(to: told, timeline: timeline) }
         let downtimeStart = Date()
         try timeline.measure("stop Synapse") { try services.stop() }
         do {

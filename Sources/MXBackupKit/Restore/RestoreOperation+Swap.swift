@@ -32,6 +32,7 @@ extension RestoreOperation {
         state.servicesStopped = true
         try state.save(to: statePath)
         defer { unlink(statePath) }
+        let told = announceDowntime(timeline: timeline)
         let result: DatabaseSwap.Result
         do {
             result = try DatabaseSwap(admin: admin, services: services, health: health)
@@ -39,8 +40,10 @@ extension RestoreOperation {
                      rejected: "\(plan.live)_failed_restore_\(Self.stamp())", timeline: timeline)
         } catch {
             if !timeline.rolledBack { Interrupts.shared.critical { try? admin.drop(plan.scratch) } }
+            announceEnd(to: told, timeline: timeline)
             throw error
         }
+        announceEnd(to: told, timeline: timeline)
         return try report(plan, database: plan.live, timeline: timeline, downtime: result.downtime, health: result.health,
                           safetyCopy: plan.parked, rollback: "mxbackup rollback")
     }

@@ -42,10 +42,13 @@ public struct RestoreOperation {
     public let options: Options
     /// Makes the safety backup of the `recreate` strategy (the lock is already held by the restore).
     public let safetyBackup: BackupOperation?
+    public let notices: ServerNotices?
 
     public init(connection: PostgresConnection, gpg: GPG, passphrase: String?, services: ServiceController,
-                health: HealthCheck, directory: String, console: Console, options: Options, safetyBackup: BackupOperation? = nil) {
+                health: HealthCheck, directory: String, console: Console, options: Options, safetyBackup: BackupOperation? = nil,
+                notices: ServerNotices? = nil) {
         self.safetyBackup = safetyBackup
+        self.notices = notices
         self.connection = connection
         self.gpg = gpg
         self.passphrase = passphrase
@@ -253,6 +256,21 @@ public struct RestoreOperation {
             _ = try PostgresClient(connection).query(RestoreCheck.sql(for: plan.inspection) + RestoreCheck.emptyOneTimeKeys(plan.inspection) + "ANALYZE;",
                                                      database: database)
         }
+    }
+
+    /// Tells every local user before Synapse stops (when server notices are configured); returns who was told.
+    func announceDowntime(timeline: Timeline) -> [String] {
+        guard let notices else { return [] }
+        return timeline.measure("server notice to all users") {
+            let users = ServerNotices.recipients(PostgresClient(connection))
+            notices.send(notices.before, to: users, console: console)
+            return users
+        }
+    }
+
+    func announceEnd(to users: [String], timeline: Timeline) {
+        guard let notices, !users.isEmpty else { return }
+        timeline.measure("server notice: maintenance over") { notices.send(notices.after, to: users, console: console) }
     }
 
     /// Turns a failure during a load into the message the operator needs, after `cleanup` ran.
