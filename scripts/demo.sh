@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: a throwaway PostgreSQL cluster in ./.demo (git-ignored) holding a
-# small Synapse-shaped database, backed up with mxbackup, then listed. Safe to run again.
+# small Synapse-shaped database, backed up with mxbackup, listed, then broken on purpose and restored
+# (swap strategy: the broken database is kept as synapse_pre_restore_*). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
@@ -40,6 +41,14 @@ echo
 echo "== mxbackup list"
 "$bin" list --config "$demo/mxbackup.yaml"
 newest=$("$bin" list --config "$demo/mxbackup.yaml" --json | sed -n 's/.*"file" : "\(.*\)".*/\1/p' | head -n1 | sed 's#\\/#/#g')
+count() { PGPASSWORD=$(cat "$demo/pg/synapse.password") psql -X -q -tA -h 127.0.0.1 -p "$port" -U synapse -d synapse -c "SELECT count(*) FROM $1"; }
+echo
+echo "== breaking the database: DELETE FROM events (events now: $(PGPASSWORD=$(cat "$demo/pg/synapse.password") psql -X -q -tA -h 127.0.0.1 -p "$port" -U synapse -d synapse -c 'DELETE FROM events' >/dev/null; count events))"
+echo
+echo "== mxbackup restore $newest --yes"
+"$bin" restore --config "$demo/mxbackup.yaml" "$newest" --yes
+echo "events after the restore: $(count events)"
+
 cat <<TEXT
 
 The newest backup is $newest
@@ -48,5 +57,7 @@ The newest backup is $newest
 Restore it by hand, with standard tools only, into a new database:
   createdb -h 127.0.0.1 -p $port -U synapse -E UTF8 --lc-collate=C --lc-ctype=C -T template0 synapse_restored
   zstd -dc "$newest" | psql -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $port -U synapse -d synapse_restored
-(password: $demo/pg/synapse.password). Stop the throwaway cluster with: scripts/pg-cluster.sh stop .demo/pg
+(password: $demo/pg/synapse.password). The database as it was before the restore is kept as
+synapse_pre_restore_*: 'mxbackup rollback --config $demo/mxbackup.yaml --yes' swaps it back.
+Stop the throwaway cluster with: scripts/pg-cluster.sh stop .demo/pg
 TEXT

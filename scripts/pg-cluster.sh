@@ -30,7 +30,9 @@ full_page_writes = off
 synchronous_commit = off
 CONF
   fi
-  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+  if ! as_pg "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+  fi
   if [ ! -f "$dir/synapse.password" ]; then
     head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$dir/synapse.password"
     chmod 0600 "$dir/synapse.password"

@@ -69,6 +69,7 @@ public struct RestoreOperation {
         /// Set when a failure was followed by an automatic rollback.
         public var rolledBack = false
         public init() {}
+        @discardableResult
         public func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
             let start = Date()
             defer { steps.append(.init(name: name, seconds: Date().timeIntervalSince(start))) }

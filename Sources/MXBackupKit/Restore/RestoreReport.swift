@@ -19,7 +19,8 @@ public struct RestoreReport: Codable, Sendable {
 
     public var text: String {
         var out = "Restore of \(file) into \(database) done.\n"
-        for step in steps { out += "  \(step.name.padding(toLength: 44, withPad: " ", startingAt: 0)) \(Format.duration(step.seconds))\n" }
+        let width = steps.map(\.name.count).max() ?? 0
+        for step in steps { out += "  \(step.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(Format.duration(step.seconds))\n" }
         if let downtimeSeconds { out += "Downtime (Synapse stopped): \(Format.duration(downtimeSeconds))\n" }
         out += "Users \(users), rooms \(rooms), events \(events), database size \(Format.bytes(databaseSize)); health: \(health)\n"
         if let safetyCopy { out += "The previous database is kept as \(safetyCopy).\n" }
