@@ -263,7 +263,7 @@ import Testing
         let log = box.root + "/docker.argv"
         try box.shim("docker", """
         printf '%s\\n' "$*" >> '\(log)'
-        if [[ "$*" == *"config --services"* ]]; then printf 'synapse\\nsynapse-worker-2\\nsynapse-worker-1\\nmatrix-postgres\\n'; fi
+        if [[ "$*" == *"ps --services"* ]]; then printf 'synapse\\nsynapse-worker-2\\nsynapse-worker-1\\nmatrix-postgres\\n'; fi
         """)
         try box.writeConfig(postgres: ["docker: \(box.binDir)/docker"], extra: """
         synapse:
@@ -276,7 +276,7 @@ import Testing
         let result = try box.run(["restore", try box.onlyBackup(), "--yes"])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let calls = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(calls == ["compose --project-directory /srv/matrix config --services",
+        #expect(calls == ["compose --project-directory /srv/matrix ps --services",
                           "compose --project-directory /srv/matrix stop synapse-worker-1 synapse-worker-2 synapse",
                           "compose --project-directory /srv/matrix start synapse",
                           "compose --project-directory /srv/matrix start synapse-worker-1 synapse-worker-2"])

@@ -70,11 +70,13 @@ import Testing
     @Test func inPlaceLoadsInOneTransactionAndKeepsTheOldSchema() throws {
         let box = try Sandbox()
         let file = try legacyBackup(box)
+        let backedUp = try box.cluster.contentChecksums(database: box.database).filter { $0.key != "e2e_one_time_keys_json" }
         try box.cluster.psql(database: box.database, ["-c", "INSERT INTO users (name, creation_ts) VALUES ('@late:example.org', 1)"])
         let synapse = try FakeSynapse(box)
         defer { synapse.stop() }
         let result = try box.run(["restore", file, "--strategy", "in-place", "--yes"])
         #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database).filter { $0.key != "e2e_one_time_keys_json" } == backedUp)
         #expect(try late(box) == "0")
         #expect(try owners(box) == "synapse")
         #expect(synapse.healthy() && synapse.events == ["stopped", "started"])
@@ -99,11 +101,13 @@ import Testing
     @Test func recreateReplacesTheDatabaseAfterASafetyBackup() throws {
         let box = try Sandbox()
         let file = try legacyBackup(box)
+        let backedUp = try box.cluster.contentChecksums(database: box.database).filter { $0.key != "e2e_one_time_keys_json" }
         try box.cluster.psql(database: box.database, ["-c", "INSERT INTO users (name, creation_ts) VALUES ('@late:example.org', 1)"])
         let synapse = try FakeSynapse(box)
         defer { synapse.stop() }
         let result = try box.run(["restore", file, "--strategy", "recreate", "--yes"])
         #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database).filter { $0.key != "e2e_one_time_keys_json" } == backedUp)
         #expect(try late(box) == "0")
         #expect(try owners(box) == "synapse")
         #expect(synapse.healthy())

@@ -53,7 +53,7 @@ public enum ConfigTemplate {
     services:                       # how restore stops and starts Synapse
       kind: none                    # none, compose, systemd or command
       # compose_dir: /opt/matrix    # docker compose project directory; default: the working directory
-      compose_services: []          # default: synapse and every synapse-worker-* of the project
+      compose_services: []          # default: synapse and every running synapse-worker-*
       systemd_units: [matrix-synapse]   # main unit first, then workers
       # stop_command: systemctl stop matrix-synapse
       # start_command: systemctl start matrix-synapse

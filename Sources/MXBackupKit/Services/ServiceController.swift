@@ -65,7 +65,8 @@ public struct SystemdServices: ServiceController {
 }
 
 /// `services.kind: compose` — `docker compose` in the project directory. Default services: `synapse`
-/// and every `synapse-worker-*` the project defines.
+/// and every `synapse-worker-*` that is running now (`docker compose ps --services`), so that exactly
+/// what ran before the restore runs after it.
 public struct ComposeServices: ServiceController {
     public var docker: String
     public var projectDirectory: String?
@@ -77,13 +78,13 @@ public struct ComposeServices: ServiceController {
         self.projectDirectory = projectDirectory
         var names = services
         if names.isEmpty {
-            let listing = try ProcessRunner.run(Self.compose(docker, projectDirectory, ["config", "--services"]))
+            let listing = try ProcessRunner.run(Self.compose(docker, projectDirectory, ["ps", "--services"]))
             guard listing.termination.succeeded else {
-                throw MXError.refused("services.kind compose: 'docker compose config --services' failed: \(listing.stderr.split(separator: "\n").last ?? ""): set services.compose_dir")
+                throw MXError.refused("services.kind compose: 'docker compose ps --services' failed: \(listing.stderr.split(separator: "\n").last ?? ""): set services.compose_dir")
             }
             let all = listing.text.split(separator: "\n").map(String.init)
             guard all.contains("synapse") else {
-                throw MXError.refused("services.kind compose: the project has no 'synapse' service (it has \(all.joined(separator: ", "))): list yours in services.compose_services, main process first")
+                throw MXError.refused("services.kind compose: no running 'synapse' service (running: \(all.isEmpty ? "none" : all.joined(separator: ", "))): start it, or list yours in services.compose_services, main process first")
             }
             names = ["synapse"] + all.filter { $0.hasPrefix("synapse-worker-") }.sorted()
         }
