@@ -62,10 +62,17 @@ public final class ChildProcess: Sendable {
         }
 
         var pid: pid_t = 0
-        // Registered before the spawn returns so a signal arriving now still reaches the child's group.
-        let rc = Interrupts.shared.whileSpawning {
-            posix_spawnp(&pid, spec.executable, &actions, &attributes, argv, envp)
-        } register: { pid }
+        var rc: Int32 = 0
+        // ETXTBSY: a script just written by another thread may briefly still be open for writing in a child
+        // forked meanwhile; retrying is what Go's os/exec does too.
+        for attempt in 0..<20 {
+            // Registered before the spawn returns so a signal arriving now still reaches the child's group.
+            rc = Interrupts.shared.whileSpawning {
+                posix_spawnp(&pid, spec.executable, &actions, &attributes, argv, envp)
+            } register: { pid }
+            guard rc == ETXTBSY, attempt < 19 else { break }
+            usleep(50_000)
+        }
         guard rc == 0 else {
             throw MXError.refused(rc == ENOENT
                 ? "\(spec.name) not found on PATH: install it (see README, set-up) or set the tool's path in the configuration"

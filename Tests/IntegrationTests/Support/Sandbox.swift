@@ -113,11 +113,15 @@ struct Sandbox {
     }
 }
 
+/// Writes a file with a close-on-exec descriptor: a script written while another test thread spawns a
+/// child must not stay open for writing in that child (exec would then fail with "text file busy").
 func write(_ text: String, to path: String, mode: mode_t) throws {
     unlink(path)
-    guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
-        throw MXError.failed("cannot write \(path)")
-    }
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw MXError.failed("cannot write \(path): \(Format.errno(errno))") }
+    defer { close(fd) }
+    try FileDescriptor.writeAll(fd, Data(text.utf8))
+    fchmod(fd, mode)
 }
 
 func fileMode(_ path: String) -> mode_t {
