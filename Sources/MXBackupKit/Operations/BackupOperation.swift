@@ -131,27 +131,21 @@ public struct BackupOperation {
         var arguments = ["--format=plain", "--no-owner", "--no-privileges"]
         if !options.includeOneTimeKeys { arguments.append("--exclude-table-data=\(Self.oneTimeKeysTable)") }
         let spec = connection.tool("pg_dump", arguments)
-        let stdout = try FileDescriptor.pipe()
-        let stderr = try StderrCollector(name: "pg_dump")
-        let child: ChildProcess
+        let pgDump: PipedChild
         do {
-            child = try ChildProcess(spec, descriptors: [1: stdout.write, 2: stderr.writeEnd])
+            pgDump = try PipedChild(spec, input: false, output: true)
         } catch {
-            FileDescriptor.close(stdout.read)
-            FileDescriptor.close(stdout.write)
-            stderr.closeWriteEnd()
-            _ = stderr.finish()
             sink.cancel()
             throw error
         }
-        FileDescriptor.close(stdout.write)
-        stderr.closeWriteEnd()
+        let child = pgDump.process
+        let stderr = pgDump.stderr
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate(); FileDescriptor.close(stdout.read) }
+        defer { buffer.deallocate(); FileDescriptor.close(pgDump.output) }
         var lastProgress = Date()
         do {
             while true {
-                let n = try FileDescriptor.read(stdout.read, into: buffer)
+                let n = try FileDescriptor.read(pgDump.output, into: buffer)
                 if n == 0 { break }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
                 scanner.scan(chunk)

@@ -91,45 +91,22 @@ public final class GPGEncryptor: ByteSink, @unchecked Sendable {
 
     public init(gpg: GPG, encryption: Encryption, downstream: ByteSink) throws {
         self.downstream = downstream
-        let spec = gpg.spec(gpg.encryptArguments(encryption))
-        let stdin = try FileDescriptor.pipe()
-        let stdout = try FileDescriptor.pipe()
-        stderr = try StderrCollector(name: "gpg")
-        var descriptors: [Int32: Int32] = [0: stdin.read, 1: stdout.write, 2: stderr.writeEnd]
-        var passphrasePipe: (read: Int32, write: Int32)?
-        if case .symmetric(let passphrase) = encryption {
-            let pipe = try FileDescriptor.pipe()
-            try FileDescriptor.writeAll(pipe.write, Data((passphrase + "\n").utf8))  // fits the pipe buffer
-            FileDescriptor.close(pipe.write)
-            passphrasePipe = pipe
-            descriptors[3] = pipe.read
-        }
-        // The child has its copies now (or failed to start): ours must close for EOFs to arrive.
-        let closeChildEnds = { [stderr] in
-            FileDescriptor.close(stdin.read)
-            FileDescriptor.close(stdout.write)
-            stderr.closeWriteEnd()
-            if let passphrasePipe { FileDescriptor.close(passphrasePipe.read) }
-        }
-        do {
-            child = try ChildProcess(spec, descriptors: descriptors)
-        } catch {
-            closeChildEnds()
-            [stdin.write, stdout.read].forEach(FileDescriptor.close)
-            _ = stderr.finish()
-            throw error
-        }
-        closeChildEnds()
-        input = stdin.write
+        var passphrase: Data?
+        if case .symmetric(let text) = encryption { passphrase = Data((text + "\n").utf8) }
+        let gpgChild = try PipedChild(gpg.spec(gpg.encryptArguments(encryption)), input: true, output: true, extraInput: passphrase)
+        child = gpgChild.process
+        stderr = gpgChild.stderr
+        input = gpgChild.input
+        let output = gpgChild.output
         let error = Box<Error?>(nil)
         readerError = error
         let sink = UncheckedSink(downstream)
         reader = Worker("gpg-output") {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate(); FileDescriptor.close(stdout.read) }
+            defer { buffer.deallocate(); FileDescriptor.close(output) }
             do {
                 while true {
-                    let n = try FileDescriptor.read(stdout.read, into: buffer)
+                    let n = try FileDescriptor.read(output, into: buffer)
                     if n == 0 { break }
                     try sink.value.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 }

@@ -20,45 +20,22 @@ public final class ProcessFilter: ByteSource, @unchecked Sendable {
     public init(_ spec: ProcessSpec, upstream: ByteSource, extraInput: Data? = nil,
                 describeFailure: @escaping @Sendable (ChildProcess.Termination, String) -> MXError) throws {
         self.describeFailure = describeFailure
-        let stdin = try FileDescriptor.pipe()
-        let stdout = try FileDescriptor.pipe()
-        stderr = try StderrCollector(name: spec.name)
-        var descriptors: [Int32: Int32] = [0: stdin.read, 1: stdout.write, 2: stderr.writeEnd]
-        var extraPipe: (read: Int32, write: Int32)?
-        if let extraInput {
-            let pipe = try FileDescriptor.pipe()
-            try FileDescriptor.writeAll(pipe.write, extraInput)  // small: fits the pipe buffer
-            FileDescriptor.close(pipe.write)
-            extraPipe = pipe
-            descriptors[3] = pipe.read
-        }
-        let closeChildEnds = { [stderr] in
-            FileDescriptor.close(stdin.read)
-            FileDescriptor.close(stdout.write)
-            stderr.closeWriteEnd()
-            if let extraPipe { FileDescriptor.close(extraPipe.read) }
-        }
-        do {
-            child = try ChildProcess(spec, descriptors: descriptors)
-        } catch {
-            closeChildEnds()
-            [stdin.write, stdout.read].forEach(FileDescriptor.close)
-            _ = stderr.finish()
-            throw error
-        }
-        closeChildEnds()
-        output = stdout.read
+        let filter = try PipedChild(spec, input: true, output: true, extraInput: extraInput)
+        child = filter.process
+        stderr = filter.stderr
+        output = filter.output
+        let input = filter.input
         let error = Box<Error?>(nil)
         feederError = error
         let source = UncheckedSource(upstream)
         feeder = Worker("feed-\(spec.name)") {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate(); FileDescriptor.close(stdin.write) }
+            defer { buffer.deallocate(); FileDescriptor.close(input) }
             do {
                 while true {
                     let n = try source.value.read(into: buffer)
                     if n == 0 { break }
-                    try FileDescriptor.writeAll(stdin.write, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                    try FileDescriptor.writeAll(input, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 }
             } catch let failure as MXError {
                 error.value = failure

@@ -10,37 +10,19 @@ public enum ProcessRunner {
     }
 
     public static func run(_ spec: ProcessSpec, input: Data? = nil) throws -> Output {
-        let out = try FileDescriptor.pipe()
-        let err = try StderrCollector(name: spec.name)
-        var descriptors: [Int32: Int32] = [1: out.write, 2: err.writeEnd]
-        var inputPipe: (read: Int32, write: Int32)?
-        if input != nil {
-            inputPipe = try FileDescriptor.pipe()
-            descriptors[0] = inputPipe!.read
-        }
-        let child: ChildProcess
-        do {
-            child = try ChildProcess(spec, descriptors: descriptors)
-        } catch {
-            [out.read, out.write, inputPipe?.read ?? -1, inputPipe?.write ?? -1].forEach(FileDescriptor.close)
-            err.closeWriteEnd()
-            _ = err.finish()
-            throw error
-        }
-        FileDescriptor.close(out.write)
-        err.closeWriteEnd()
+        let child = try PipedChild(spec, input: input != nil, output: true)
         var feeder: Worker?
-        if let input, let pipe = inputPipe {
-            FileDescriptor.close(pipe.read)
+        if let input {
+            let fd = child.input
             feeder = Worker("stdin-\(spec.name)") {
-                try? FileDescriptor.writeAll(pipe.write, input)
-                FileDescriptor.close(pipe.write)
+                try? FileDescriptor.writeAll(fd, input)
+                FileDescriptor.close(fd)
             }
         }
-        let stdout = (try? FileDescriptor.readToEnd(out.read)) ?? Data()
-        FileDescriptor.close(out.read)
+        let stdout = (try? FileDescriptor.readToEnd(child.output)) ?? Data()
+        FileDescriptor.close(child.output)
         feeder?.join()
-        let termination = child.wait()
-        return Output(termination: termination, stdout: stdout, stderr: err.finish())
+        let termination = child.process.wait()
+        return Output(termination: termination, stdout: stdout, stderr: child.stderr.finish())
     }
 }

@@ -230,8 +230,14 @@ public struct RestoreOperation {
             let started = Date()
             let role = owner == connection.user ? "" : "SET ROLE \(SQL.identifier(owner));\n"
             do {
+                // The same bytes as the preflight read, checked before the load may commit.
+                let sameFile = {
+                    guard reader.fileDigest().sha256 == expectedSHA256 else {
+                        throw MXError.failed("\(file) changed since the preflight read it")
+                    }
+                }
                 try SQLLoader.load(source, into: database, connection: connection, preamble: role + preamble,
-                                   postamble: postamble, singleTransaction: singleTransaction) { chunk in
+                                   postamble: postamble, singleTransaction: singleTransaction, beforeCommit: sameFile) { chunk in
                     loaded += Int64(chunk.count)
                     if Date().timeIntervalSince(last) >= 0.5 {
                         last = Date()
@@ -244,9 +250,6 @@ public struct RestoreOperation {
                 console.endProgress()
                 reader.cancel()
                 throw error
-            }
-            guard reader.fileDigest().sha256 == expectedSHA256 else {
-                throw MXError.failed("\(file) changed while it was being restored")
             }
         }
     }
