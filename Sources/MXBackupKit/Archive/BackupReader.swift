@@ -88,6 +88,10 @@ public final class BackupReader: ByteSource {
     }
 
     static func explainDecryption(file: String, keyring: String, status: ChildProcess.Termination, stderr: String) -> MXError {
+        let symmetric = stderr.contains("encrypted with 1 passphrase") && !stderr.contains("encrypted with ECDH") && !stderr.contains("encrypted with RSA")
+        if symmetric && (stderr.contains("No secret key") || stderr.contains("Bad session key") || stderr.contains("bad passphrase")) {
+            return .refused("\(file): cannot decrypt: it is encrypted with a passphrase, and the one given is wrong or missing (gpg.passphrase / passphrase_file)")
+        }
         if stderr.contains("No secret key") {
             let keyID = stderr.split(separator: "\n").first { $0.contains("encrypted with") || $0.contains("ID ") }.map(String.init) ?? ""
             return .refused("\(file): cannot decrypt: no secret key for it in \(keyring) (\(keyID.trimmingCharacters(in: .whitespaces))): import the key it was encrypted to, or set gpg.home")

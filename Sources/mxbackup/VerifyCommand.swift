@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import MXBackupKit
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Prove backups readable without any database: checksum, decryption, decompression to the end, complete dump.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Backup files (default: --latest).")
+    var files: [String] = []
+
+    @Flag(help: "The newest backup in the backup directory.")
+    var latest = false
+
+    @Flag(help: "Every backup in the backup directory.")
+    var all = false
+
+    @Option(help: ArgumentHelp("Passphrase of symmetrically encrypted backups (gpg.passphrase_file).", valueName: "FILE"))
+    var passphraseFile: String?
+
+    @Flag(help: "Print the verdicts as JSON on stdout.")
+    var json = false
+
+    func run() throws {
+        try perform {
+            var extra: [String: ConfigValue] = [:]
+            if let passphraseFile { extra["gpg.passphrase"] = .string(try Secrets.read(passphraseFile, key: "--passphrase-file")) }
+            let config = try global.load(extra: extra)
+            let catalog = try BackupCatalog.scan(config.backupDirectory)
+            var targets = files
+            if all { targets += catalog.entries.map(\.path) }
+            if latest || (files.isEmpty && !all) {
+                guard let newest = catalog.entries.first else { throw MXError.refused("no backups in \(config.backupDirectory) to verify") }
+                targets.append(newest.path)
+            }
+            let verifier = BackupVerifier(gpg: config.gpg, passphrase: config.secret("gpg.passphrase"), connection: config.postgres)
+            var verdicts: [BackupVerifier.Verdict] = []
+            for file in targets {
+                let verdict = verifier.verify(file)
+                verdicts.append(verdict)
+                try? BackupDirectory.prepare(config.backupDirectory, console: global.console)
+                do {
+                    try History.append(HistoryRecord(kind: .verify, file: file, sha256: verdict.sha256, ok: verdict.ok,
+                                                     reason: verdict.ok ? nil : verdict.detail), directory: config.backupDirectory)
+                } catch { global.console.warn("history: \(error)") }
+                if !json { Console.writeOut("\(verdict.ok ? "OK" : "FAILED"): \(file): \(verdict.detail)\n") }
+                try Interrupts.shared.checkpoint()
+            }
+            if json { try printJSON(verdicts) }
+            let failed = verdicts.filter { !$0.ok }.count
+            if failed > 0 { throw MXError.failed("\(failed) of \(verdicts.count) backups failed verification") }
+        }
+    }
+}
