@@ -116,7 +116,11 @@ struct RestoreCommand: ParsableCommand {
                 record.sha256 = plan.inspection.sha256
                 if dryRun {
                     let readSeconds = timeline.steps.first { $0.name.hasPrefix("preflight: read") }?.seconds
-                    if json { try printJSON(plan.checks) } else { Console.writeOut(plan.checklist(dumpSeconds: readSeconds)) }
+                    let estimate = History.loadRate(History.read(directory: config.backupDirectory)).map { rate in
+                        (restore: rate * Double(plan.inspection.sqlBytes),
+                         downtime: AuditLog.read(config.auditLog).last { $0.operation == "restore" && $0.outcome == "done" && $0.strategy == "swap" }?.downtimeSeconds)
+                    }
+                    if json { try printJSON(plan.checks) } else { Console.writeOut(plan.checklist(dumpSeconds: readSeconds, estimate: estimate)) }
                     audit("dry-run", nil, timeline: timeline)
                     try operation.requireGreen(plan)
                     return

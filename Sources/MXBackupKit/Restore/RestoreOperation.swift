@@ -298,7 +298,7 @@ public struct RestoreOperation {
             rollback: rollback)
     }
 
-    static func stamp() -> String {
+    public static func stamp() -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")

@@ -30,7 +30,9 @@ public struct RestorePlan: Sendable {
     public var failures: [Check] { checks.filter { !$0.ok } }
 
     /// The checklist in the order of the guide it replaces: pre, during, post, cleanup.
-    public func checklist(dumpSeconds: Double?) -> String {
+    /// - Parameter estimate: from the drill history: seconds a restore of this size is expected to take, and
+    ///   the downtime of the last swap, when known.
+    public func checklist(dumpSeconds: Double?, estimate: (restore: Double, downtime: Double?)?) -> String {
         var out = "Restore plan for \(inspection.path)\n\nPRE (checked now, nothing changed yet):\n"
         for check in checks { out += "  [\(check.ok ? "ok" : "FAILED")] \(check.name): \(check.detail)\n" }
         out += "\nDURING:\n" + during().enumerated().map { "  \($0.offset + 1). \($0.element)\n" }.joined()
@@ -38,7 +40,16 @@ public struct RestorePlan: Sendable {
         out += "\nCLEANUP:\n  \(cleanup)\n"
         out += "\nExpected: loading \(Format.bytes(inspection.sqlBytes)) of SQL; "
         out += dumpSeconds.map { "the read of the backup took \(Format.duration($0)); " } ?? ""
-        out += "no drill history yet for a better estimate. Downtime: \(downtime).\n"
+        if let estimate {
+            out += "expected restore ≈ \(Format.duration(estimate.restore)) (from the drill history)"
+            if tables == nil && target == nil {
+                out += strategy == .swap ? ", downtime ≈ \(estimate.downtime.map(Format.duration) ?? "a few seconds") (stop + rename + start)"
+                                         : ", downtime ≈ \(Format.duration(estimate.restore)) (Synapse is stopped during the load)"
+            }
+            out += ".\n"
+        } else {
+            out += "no drill history yet for an estimate ('mxbackup drill' records one). Downtime: \(downtime).\n"
+        }
         return out
     }
 

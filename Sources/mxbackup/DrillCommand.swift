@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import MXBackupKit
+
+struct DrillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drill",
+        abstract: "Restore a backup into a throwaway database, check it, time it, drop it; Synapse is never touched.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The backup file (default: --latest).")
+    var file: String?
+
+    @Flag(help: "The newest backup in the backup directory.")
+    var latest = false
+
+    @Option(help: "The throwaway database (default <db>_drill_<UTC time>); it must not exist.")
+    var targetDb: String?
+
+    @Option(help: ArgumentHelp("Passphrase of a symmetrically encrypted backup (gpg.passphrase_file).", valueName: "FILE"))
+    var passphraseFile: String?
+
+    @Flag(help: "Print the result as JSON on stdout.")
+    var json = false
+
+    func run() throws {
+        try perform {
+            var extra: [String: ConfigValue] = [:]
+            if let passphraseFile { extra["gpg.passphrase"] = .string(try Secrets.read(passphraseFile, key: "--passphrase-file")) }
+            let config = try global.load(extra: extra)
+            let console = global.console
+            try BackupDirectory.prepare(config.backupDirectory, console: console)
+            let path: String
+            if let file, !latest {
+                path = file
+            } else {
+                guard let newest = try BackupCatalog.scan(config.backupDirectory).entries.first else {
+                    throw MXError.refused("no backups in \(config.backupDirectory) to drill")
+                }
+                path = newest.path
+            }
+            var options = RestoreOperation.Options(file: path)
+            options.target = targetDb ?? "\(config.postgres.database)_drill_\(RestoreOperation.stamp())"
+            options.maxSchemaVersion = config.int("synapse.max_schema_version")
+            options.serverName = config.string("synapse.server_name")
+            let restore = RestoreOperation(connection: config.postgres, gpg: config.gpg, passphrase: config.secret("gpg.passphrase"),
+                                           services: NoServices(), health: config.healthCheck, directory: config.backupDirectory,
+                                           console: console, options: options)
+            let timeline = RestoreOperation.Timeline()
+            let result = DrillOperation(restore: restore).run(timeline: timeline)
+
+            var record = AuditRecord.begin(operation: "drill", command: commandLineForRecords, file: path, strategy: "target-db", target: options.target)
+            record.sha256 = result.sha256
+            record.steps = result.steps
+            record.outcome = result.ok ? "done" : "failed"
+            record.error = result.reason
+            do {
+                try AuditLog.append(record, to: config.auditLog)
+                try History.append(HistoryRecord(kind: .drill, file: path, sha256: result.sha256, ok: result.ok, reason: result.reason,
+                                                 seconds: result.seconds, loadSeconds: result.steps.first { $0.name.hasPrefix("load") }?.seconds,
+                                                 sqlBytes: result.sqlBytes), directory: config.backupDirectory)
+            } catch { console.warn("audit/history: \(error)") }
+
+            if json {
+                try printJSON(result)
+            } else {
+                let width = result.steps.map(\.name.count).max() ?? 0
+                for step in result.steps { Console.writeOut("  \(step.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(Format.duration(step.seconds))\n") }
+                Console.writeOut(result.ok ? "drill OK: \(path) restores and matches the backup; total \(Format.duration(result.seconds)) (RTO for this size)\n"
+                                           : "drill FAILED: \(path): \(result.reason ?? "unknown")\n")
+            }
+            if !result.ok { throw ExitCode(1) }
+        }
+    }
+}
