@@ -38,6 +38,13 @@ public enum Format {
         return f.string(from: date)
     }
 
+    /// "26h", "2d", "90m", "3600s" (or plain seconds) → seconds.
+    public static func parseDuration(_ text: String) -> Double? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604_800]
+        if let unit = text.last, let factor = units[unit], let value = Double(text.dropLast()), value >= 0 { return value * factor }
+        return Double(text).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
     /// Errno as text, for messages.
     public static func errno(_ code: Int32) -> String {
         String(cString: strerror(code))

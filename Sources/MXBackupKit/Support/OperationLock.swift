@@ -29,6 +29,21 @@ public final class OperationLock {
         try? FileDescriptor.writeAll(fd, Data((holder + "\n").utf8))
     }
 
+    /// Who holds the lock now, without taking it (nil when free).
+    public static func holder(directory: String, database: String) -> String? {
+        let safe = database.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" }
+        let path = (directory as NSString).appendingPathComponent(".\(String(safe)).lock")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return nil
+        }
+        let text = String(decoding: (try? FileDescriptor.readToEnd(fd)) ?? Data(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "unknown holder" : text
+    }
+
     /// Empties the file (no holder) and releases the lock.
     public func release() {
         guard fd >= 0 else { return }
