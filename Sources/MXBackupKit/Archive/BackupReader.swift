@@ -27,6 +27,16 @@ public final class BackupReader: ByteSource {
         raw = try HashingFileSource(path: path)
         guard raw.size > 0 else { throw MXError.refused("\(path): the file is empty: it is not a backup") }
         top = raw
+        do {
+            try detectLayers(gpg: gpg, passphrase: passphrase, connection: connection)
+        } catch {
+            // A layer below (gpg, pg_restore) usually knows the real cause of what the layer above saw.
+            for filter in filters { try filter.finish() }
+            throw error
+        }
+    }
+
+    private func detectLayers(gpg: GPG, passphrase: String?, connection: PostgresConnection) throws {
         while true {
             let peek = PeekableSource(top)
             top = peek
