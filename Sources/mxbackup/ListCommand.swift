@@ -18,8 +18,10 @@ struct ListCommand: ParsableCommand {
             let catalog = try BackupCatalog.scan(config.backupDirectory)
             // Safety copies live on the database server; the list still works when it is unreachable.
             let copies = Result { try SafetyCopies.list(DatabaseAdmin(config.postgres), live: config.postgres.database) }
+            let history = History.read(directory: config.backupDirectory)
+            let verifications = catalog.entries.map { History.latest(.verify, for: $0.path, in: history) }
             if json {
-                try printJSON(Listing(backups: catalog.entries.map(ListedBackup.init), safetyCopies: try? copies.get()))
+                try printJSON(Listing(backups: zip(catalog.entries, verifications).map(ListedBackup.init), safetyCopies: try? copies.get()))
                 return
             }
             defer {
@@ -32,11 +34,12 @@ struct ListCommand: ParsableCommand {
                 Console.writeOut("no backups in \(config.backupDirectory)\n")
                 return
             }
-            var rows = [["CREATED", "SIZE", "COMPRESSION", "ENCRYPTION", "MANIFEST", "FILE"]]
-            for entry in catalog.entries {
+            var rows = [["CREATED", "SIZE", "COMPRESSION", "ENCRYPTION", "MANIFEST", "VERIFIED", "FILE"]]
+            for (entry, verify) in zip(catalog.entries, verifications) {
+                let verified = verify.map { $0.ok ? ($0.date.map(Format.localTime) ?? "yes") : "FAILED" } ?? "-"
                 rows.append([Format.localTime(entry.created), Format.bytes(entry.size), entry.compression.rawValue,
                              entry.manifest?.encryption.mode ?? (entry.encrypted ? "gpg" : "none"),
-                             entry.isLegacy ? "legacy (none)" : "yes", entry.path])
+                             entry.isLegacy ? "legacy (none)" : "yes", verified, entry.path])
             }
             let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
@@ -81,8 +84,13 @@ struct ListedBackup: Encodable {
     var sha256: String?
     var serverName: String?
     var schemaVersion: Int?
+    /// The last verify's verdict; nil when never verified.
+    var verified: Bool?
+    var verifiedAt: String?
 
-    init(_ entry: BackupEntry) {
+    init(_ entry: BackupEntry, _ verify: HistoryRecord?) {
+        verified = verify?.ok
+        verifiedAt = verify?.time
         file = entry.path
         created = Format.iso8601(entry.created)
         size = entry.size
