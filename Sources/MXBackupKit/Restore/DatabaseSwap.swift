@@ -38,14 +38,14 @@ public struct DatabaseSwap {
                 try? services.startWorkers()
                 throw MXError.failed("the swap failed and nothing was renamed; Synapse was started again on \(live): \((error as? MXError)?.message ?? "\(error)")")
             }
-            guard let problem = try startAndCheck(timeline) else {
+            guard let problem = startAndCheck(timeline) else {
                 return Result(downtime: Date().timeIntervalSince(started), health: services is NoServices ? "not checked (services.kind none)" : "OK")
             }
             let rollbackProblem = try timeline.measure("roll back") { () throws -> String? in
                 try? services.stop()
                 try admin.terminateSessions(live)
                 try admin.rename([(live, rejected), (parked, live)])
-                return try startAndCheck(timeline)
+                return startAndCheck(timeline)
             }
             timeline.rolledBack = true
             if let rollbackProblem {
@@ -55,12 +55,18 @@ public struct DatabaseSwap {
         }
     }
 
-    /// Starts the main process, waits for health, starts the workers. Nil when healthy.
-    public func startAndCheck(_ timeline: RestoreOperation.Timeline) throws -> String? {
-        try timeline.measure("start Synapse") { try services.startMain() }
-        guard !(services is NoServices) else { return nil }
-        if let problem = timeline.measure("wait for /health", { health.waitUntilHealthy() }) { return problem }
-        try timeline.measure("start workers") { try services.startWorkers() }
-        return nil
+    /// Starts the main process, waits for health, starts the workers. Nil when healthy, else what went
+    /// wrong: a start command that fails (Synapse refusing the database) is a problem to roll back from,
+    /// not an error that would leave the swap half done.
+    public func startAndCheck(_ timeline: RestoreOperation.Timeline) -> String? {
+        do {
+            try timeline.measure("start Synapse") { try services.startMain() }
+            guard !(services is NoServices) else { return nil }
+            if let problem = timeline.measure("wait for /health", { health.waitUntilHealthy() }) { return problem }
+            try timeline.measure("start workers") { try services.startWorkers() }
+            return nil
+        } catch {
+            return (error as? MXError)?.message ?? "\(error)"
+        }
     }
 }

@@ -24,16 +24,16 @@ extension RestoreOperation {
             try timeline.measure("ANALYZE") { _ = try PostgresClient(connection).query("ANALYZE") }
         } catch {
             throw loadFailure(error, whatWasLeft: "the transaction was rolled back: \(plan.live) is as it was; Synapse was started again") {
-                _ = try? swap.startAndCheck(timeline)
+                _ = swap.startAndCheck(timeline)
             }
         }
         return try Interrupts.shared.critical {
-            if let problem = try swap.startAndCheck(timeline) {
+            if let problem = swap.startAndCheck(timeline) {
                 let rollbackProblem = try timeline.measure("roll back") { () throws -> String? in
                     try? services.stop()
                     try admin.terminateSessions(plan.live)
                     _ = try PostgresClient(connection).query("DROP SCHEMA public CASCADE; ALTER SCHEMA \(SQL.identifier(plan.parkedSchema)) RENAME TO public;")
-                    return try swap.startAndCheck(timeline)
+                    return swap.startAndCheck(timeline)
                 }
                 timeline.rolledBack = true
                 throw MXError.failed("Synapse was not healthy on the restored data (\(problem)); rolled back: the previous schema is public again" +

@@ -34,7 +34,7 @@ extension RestoreOperation {
                        into: plan.live, step: "load \(Format.bytes(plan.inspection.sqlBytes)) of SQL", timeline: timeline)
             try checkAndAnalyze(plan, database: plan.live, timeline: timeline)
             try Interrupts.shared.checkpoint()
-            if let problem = try Interrupts.shared.critical({ try swap.startAndCheck(timeline) }) {
+            if let problem = Interrupts.shared.critical({ swap.startAndCheck(timeline) }) {
                 throw MXError.failed("Synapse was not healthy on the restored database within \(Int(health.timeout))s (\(problem))")
             }
         } catch {
@@ -48,7 +48,7 @@ extension RestoreOperation {
                         try stream(safety.path, expectedSHA256: safety.manifest.file.sha256, sqlBytes: safety.manifest.dumpSize,
                                    into: plan.live, step: "load the safety backup", timeline: timeline)
                     }
-                    return try swap.startAndCheck(timeline)
+                    return swap.startAndCheck(timeline)
                 } catch {
                     return (error as? MXError)?.message ?? "\(error)"
                 }
