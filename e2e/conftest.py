@@ -105,7 +105,11 @@ class World:
         self.dir.chmod(0o755)  # the postgres user must reach the cluster inside
         self.pg_port = free_port()
         self.http_port = free_port()
+        self.replication_port = free_port()
+        self.worker_port = free_port()
+        self.redis_port = free_port()
         self.matrix = Matrix(f"http://127.0.0.1:{self.http_port}")
+        self.worker = Matrix(f"http://127.0.0.1:{self.worker_port}")
         self.backups = self.dir / "backups"
 
     # --- PostgreSQL -------------------------------------------------------------------------------
@@ -129,6 +133,12 @@ class World:
         return dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(self.pg_port), PGUSER="synapse",
                     PGPASSWORD=self.password, PGDATABASE=database)
 
+    # --- Redis (workers talk to the main process through it) --------------------------------------
+    def start_redis(self):
+        subprocess.run(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--daemonize", "yes",
+                        "--save", "", "--appendonly", "no", "--pidfile", str(self.dir / "redis.pid"),
+                        "--logfile", str(self.dir / "redis.log")], check=True)
+
     # --- Synapse ----------------------------------------------------------------------------------
     def write_synapse_config(self):
         (self.dir / "log.yaml").write_text(f"""
@@ -149,6 +159,13 @@ listeners:
     tls: false
     x_forwarded: false
     resources: [{{names: [client], compress: false}}]
+  - port: {self.replication_port}
+    bind_addresses: ['127.0.0.1']
+    type: http
+    resources: [{{names: [replication]}}]
+instance_map:
+  main: {{host: 127.0.0.1, port: {self.replication_port}}}
+redis: {{enabled: true, host: 127.0.0.1, port: {self.redis_port}}}
 database:
   name: psycopg2
   args: {{user: synapse, password: "{self.password}", database: synapse, host: 127.0.0.1, port: {self.pg_port}, cp_min: 1, cp_max: 5}}
@@ -163,40 +180,56 @@ rc_login: {{address: {{per_second: 1000, burst_count: 1000}}, account: {{per_sec
 rc_message: {{per_second: 1000, burst_count: 1000}}
 rc_registration: {{per_second: 1000, burst_count: 1000}}
 """)
-        python = sys.executable
-        start = self.dir / "start-synapse.sh"
-        start.write_text(f"#!/bin/sh\ncd {self.dir} && exec {python} -m synapse.app.homeserver -c homeserver.yaml --daemonize\n")
-        stop = self.dir / "stop-synapse.sh"
-        stop.write_text(f"""#!/bin/sh
-pid=$(cat {self.dir}/homeserver.pid 2>/dev/null) || exit 0
-kill "$pid" 2>/dev/null
-while [ -e /proc/$pid ] && ! grep -q ') Z' /proc/$pid/stat 2>/dev/null; do sleep 0.1; done
-rm -f {self.dir}/homeserver.pid
+        (self.dir / "worker1.yaml").write_text(f"""
+worker_app: synapse.app.generic_worker
+worker_name: worker1
+worker_listeners:
+  - type: http
+    port: {self.worker_port}
+    bind_addresses: ['127.0.0.1']
+    resources: [{{names: [client]}}]
+worker_log_config: {self.dir}/log.yaml
+worker_pid_file: {self.dir}/worker1.pid
 """)
-        start.chmod(0o755)
-        stop.chmod(0o755)
+        python = sys.executable
+        scripts = {
+            "start-synapse.sh": f"cd {self.dir} && exec {python} -m synapse.app.homeserver -c homeserver.yaml --daemonize",
+            # A worker refuses to start before the main process has checked the schema: start it after.
+            "start-workers.sh": f"cd {self.dir} && exec {python} -m synapse.app.generic_worker -c homeserver.yaml -c worker1.yaml --daemonize",
+            "stop-synapse.sh": f"""for name in worker1 homeserver; do
+  pid=$(cat {self.dir}/$name.pid 2>/dev/null) || continue
+  kill "$pid" 2>/dev/null
+  while [ -e /proc/$pid ] && ! grep -q ') Z' /proc/$pid/stat 2>/dev/null; do sleep 0.1; done
+  rm -f {self.dir}/$name.pid
+done""",
+        }
+        for name, body in scripts.items():
+            (self.dir / name).write_text("#!/bin/sh\n" + body + "\n")
+            (self.dir / name).chmod(0o755)
         subprocess.run([python, "-m", "synapse.app.homeserver", "-c", str(self.dir / "homeserver.yaml"), "--generate-keys"],
                        check=True, capture_output=True)
 
     def start_synapse(self):
         subprocess.run([str(self.dir / "start-synapse.sh")], check=True)
-        self.wait_healthy()
+        self.wait_healthy(self.matrix)
+        subprocess.run([str(self.dir / "start-workers.sh")], check=True)
+        self.wait_healthy(self.worker)
 
-    def wait_healthy(self, seconds=60):
+    def wait_healthy(self, server, seconds=60):
         deadline = time.time() + seconds
         while time.time() < deadline:
-            if self.matrix.health() == "OK":
+            if server.health() == "OK":
                 return
             time.sleep(0.25)
-        raise AssertionError(f"Synapse not healthy; log tail:\n{self.log_tail()}")
+        raise AssertionError(f"{server.base} not healthy; log tail:\n{self.log_tail()}")
 
     def log_tail(self):
         log = self.dir / "homeserver.log"
         return "\n".join(log.read_text().splitlines()[-20:]) if log.exists() else "(no log)"
 
-    def synapse_pid(self):
+    def synapse_pid(self, name="homeserver"):
         try:
-            return int((self.dir / "homeserver.pid").read_text())
+            return int((self.dir / f"{name}.pid").read_text())
         except (FileNotFoundError, ValueError):
             return None
 
@@ -219,6 +252,7 @@ services:
   kind: command
   stop_command: {self.dir}/stop-synapse.sh
   start_command: {self.dir}/start-synapse.sh
+  start_workers_command: {self.dir}/start-workers.sh
 """)
         config.chmod(0o600)
         self.config = config
@@ -233,9 +267,10 @@ services:
         return result
 
     def close(self):
-        pid = self.synapse_pid()
-        if pid and process_alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        for name in ("worker1", "homeserver", "redis"):
+            pid = self.synapse_pid(name)
+            if pid and process_alive(pid):
+                os.kill(pid, signal.SIGKILL)
         subprocess.run([str(ROOT / "scripts" / "pg-cluster.sh"), "stop", str(self.dir / "pg")], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -245,6 +280,7 @@ def world():
     w = World()
     try:
         w.start_postgres()
+        w.start_redis()
         w.write_synapse_config()
         w.start_synapse()
         w.write_mxbackup_config()

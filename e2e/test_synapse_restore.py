@@ -57,14 +57,21 @@ def test_swap_restore_of_a_backup_taken_while_synapse_runs(world, people):
     backup = newest_backup(world)
     world.matrix.register("late", PASSWORD)
     world.matrix.send(people["token"], people["room"], "after")
-    pid_before = world.synapse_pid()
+    pid_before, worker_before = world.synapse_pid(), world.synapse_pid("worker1")
 
     result = world.mxbackup("restore", backup, "--yes", "--json", check=0)
     report = json.loads(result.stdout)
     assert report["strategy"] == "swap" and report["health"] == "OK"
     assert report["downtime_seconds"] > 0 and report["safety_copy"].startswith("synapse_pre_restore_")
-    assert world.synapse_pid() != pid_before  # Synapse was restarted on the restored database
+    # Synapse and its worker were restarted on the restored database: the main process first, healthy,
+    # then the worker.
+    steps = [step["name"] for step in report["steps"]]
+    assert steps.index("start Synapse") < steps.index("wait for /health") < steps.index("start workers"), steps
+    assert world.synapse_pid() != pid_before and world.synapse_pid("worker1") != worker_before
+    world.wait_healthy(world.worker)
     assert_restored(world, people, absent_user="late", absent_message="after")
+    # The worker serves the restored data too.
+    assert {"early 0", "after"} & set(world.worker.messages(people["token"], people["room"])) == {"early 0"}
 
 
 def test_swap_restore_of_a_legacy_encrypted_gzip_backup(world, people, tmp_path):

@@ -55,6 +55,7 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey(path: "services.systemd_units", type: .list, defaultValue: .list(["matrix-synapse"])),
         ConfigKey(path: "services.stop_command", type: .string, defaultValue: nil),
         ConfigKey(path: "services.start_command", type: .string, defaultValue: nil),
+        ConfigKey(path: "services.start_workers_command", type: .string, defaultValue: nil),
         ConfigKey(path: "restore.strategy", type: .choice(["swap", "recreate", "in-place"]), defaultValue: .string("swap")),
         ConfigKey(path: "restore.audit_log", type: .string, defaultValue: nil),
         ConfigKey(path: "restore.safety_keep_hours", type: .int, defaultValue: .int(24)),

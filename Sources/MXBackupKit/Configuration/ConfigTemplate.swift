@@ -57,6 +57,7 @@ public enum ConfigTemplate {
       systemd_units: [matrix-synapse]   # main unit first, then workers
       # stop_command: systemctl stop matrix-synapse
       # start_command: systemctl start matrix-synapse
+      # start_workers_command: systemctl start 'matrix-synapse-worker@*'   # run once the main process is healthy
 
     restore:
       strategy: swap                # swap (scratch load, then rename), recreate (safety backup, drop, load) or in-place

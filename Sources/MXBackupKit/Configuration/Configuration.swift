@@ -154,7 +154,7 @@ public struct Configuration: Sendable {
             guard let stop = string("services.stop_command"), let start = string("services.start_command") else {
                 throw MXError.configuration("services.kind is command: set both services.stop_command and services.start_command")
             }
-            return CommandServices(stop: stop, start: start)
+            return CommandServices(stop: stop, start: start, startWorkers: string("services.start_workers_command"))
         default:
             return NoServices()
         }

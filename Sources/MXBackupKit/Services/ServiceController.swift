@@ -29,20 +29,27 @@ public struct NoServices: ServiceController {
     public func startWorkers() throws {}
 }
 
-/// `services.kind: command` — operator-given shell commands.
+/// `services.kind: command` — operator-given shell commands; the workers' start command is optional.
 public struct CommandServices: ServiceController {
     public var stopCommand: String
     public var startCommand: String
+    public var startWorkersCommand: String?
 
-    public init(stop: String, start: String) {
+    public init(stop: String, start: String, startWorkers: String? = nil) {
         stopCommand = stop
         startCommand = start
+        startWorkersCommand = startWorkers
     }
 
-    public var description: String { "commands (stop: \(stopCommand); start: \(startCommand))" }
+    public var description: String {
+        "commands (stop: \(stopCommand); start: \(startCommand)" + (startWorkersCommand.map { "; workers: \($0)" } ?? "") + ")"
+    }
     public func stop() throws { try runServiceCommand(ProcessSpec("sh", ["-c", stopCommand]), what: "stopping Synapse") }
     public func startMain() throws { try runServiceCommand(ProcessSpec("sh", ["-c", startCommand]), what: "starting Synapse") }
-    public func startWorkers() throws {}
+    public func startWorkers() throws {
+        guard let startWorkersCommand else { return }
+        try runServiceCommand(ProcessSpec("sh", ["-c", startWorkersCommand]), what: "starting the workers")
+    }
 }
 
 /// `services.kind: systemd` — the first unit is the main process, the others are workers.
