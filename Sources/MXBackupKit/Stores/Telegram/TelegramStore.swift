@@ -1,0 +1,228 @@
+import Foundation
+
+/// A Telegram chat as a store. A backup's bytes (already compressed and encrypted) go up in parts small
+/// enough for a bot to download again (`part_size`, 19 MiB: bots may upload 50 MB but download only
+/// 20 MB), then a manifest document listing the parts and every backup kept offsite, pinned.
+public struct TelegramStore: BackupStore {
+    public let api: TelegramBotAPI
+    public let partSize: Int
+    /// Where upload progress and the local copy of the offsite index are kept.
+    public let stateDirectory: String
+    public let retention: RetentionPolicy
+    /// Pause between messages: Telegram allows about one message per second per chat.
+    public let messageInterval: Double
+    /// When the pinned message is gone: a manifest message id given by the operator.
+    public let manifestMessageID: Int?
+    /// Part downloads happen while a restore reads the stream, after `open` returned: they are retried
+    /// with the same policy `RetryingStore` applies to whole operations.
+    public let retry: RetryPolicy
+
+    public init(api: TelegramBotAPI, partSize: Int, stateDirectory: String, retention: RetentionPolicy,
+                retry: RetryPolicy, messageInterval: Double = 1.0, manifestMessageID: Int? = nil) {
+        self.retry = retry
+        self.api = api
+        self.partSize = partSize
+        self.stateDirectory = stateDirectory
+        self.retention = retention
+        self.messageInterval = messageInterval
+        self.manifestMessageID = manifestMessageID
+    }
+
+    public var description: String { "telegram chat \(api.chatID)" }
+
+    public static func indexPath(_ directory: String) -> String { (directory as NSString).appendingPathComponent("telegram-index.json") }
+
+    private func uploadStatePath(_ name: String) -> String {
+        (stateDirectory as NSString).appendingPathComponent(".telegram-upload-\(name).json")
+    }
+
+    // MARK: put
+
+    public func put(path: String, manifest: Manifest) throws {
+        let name = manifest.file.name
+        let current = try newestManifest()
+        if let entry = current?.index.first(where: { $0.name == name }), entry.sha256 == manifest.file.sha256 { return }
+
+        var state = loadState(name, sha256: manifest.file.sha256)
+        let count = max(1, Int((manifest.file.size + Int64(partSize) - 1) / Int64(partSize)))
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.permanent("\(path): cannot open: \(Format.errno(errno))") }
+        defer { close(fd) }
+        for index in state.parts.count..<count {
+            try Interrupts.shared.checkpoint()
+            let offset = Int64(index) * Int64(partSize)
+            let length = Int(min(Int64(partSize), manifest.file.size - offset))
+            var data = Data(count: length)
+            let read = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(offset)) }
+            guard read == length else { throw StoreError.permanent("\(path): short read at \(offset)") }
+            let sha = data.withUnsafeBytes { bytes -> String in
+                let hasher = SHA256Hasher()
+                hasher.update(bytes)
+                return hasher.finalize()
+            }
+            let caption = "mxbackup \(name) part \(index + 1)/\(count), \(length) bytes, sha256 \(sha)"
+            let message = try api.sendDocument(name: "\(name).part\(String(format: "%03d", index + 1))", data: data, caption: caption)
+            guard let fileID = message.fileID else { throw StoreError.permanent("Telegram sendDocument: no file id in the answer") }
+            state.parts.append(.init(index: index, messageID: message.id, fileID: fileID, offset: offset, size: Int64(length), sha256: sha))
+            try saveState(state, name)
+            Thread.sleep(forTimeInterval: messageInterval)
+        }
+        try publish(manifest, parts: state.parts, previous: current)
+        unlink(uploadStatePath(name))
+    }
+
+    /// Sends and pins the manifest only now that every part is confirmed; applies retention to the index.
+    private func publish(_ manifest: Manifest, parts: [TelegramManifest.Part], previous: TelegramManifest?) throws {
+        let name = manifest.file.name
+        var kept = (previous?.index ?? []).filter { $0.name != name }
+        let placeholder = TelegramManifest.Entry(name: name, created: manifest.createdAt, size: manifest.file.size, sha256: manifest.file.sha256,
+                                                 manifestMessageID: 0, manifestFileID: "", messageIDs: parts.map(\.messageID),
+                                                 sentAt: Int(Date().timeIntervalSince1970))
+        kept.insert(placeholder, at: 0)
+        var dropped: [TelegramManifest.Entry] = []
+        if !retention.isEmpty {
+            let reasons = retention.reasons(for: kept.map { Format.parseISO8601($0.created) ?? .distantPast }, now: Date())
+            dropped = kept.indices.filter { reasons[$0].isEmpty && $0 != 0 }.map { kept[$0] }
+            kept = kept.indices.filter { !reasons[$0].isEmpty || $0 == 0 }.map { kept[$0] }
+        }
+        var document = TelegramManifest(backup: manifest, parts: parts, index: kept, previousManifestMessageID: previousMessageID(previous))
+        let sent = try api.sendDocument(name: "\(BackupName.stem(of: name)).telegram-manifest.json", data: try document.encoded(),
+                                        caption: "mxbackup manifest \(name): \(parts.count) parts, \(kept.count) backups kept offsite")
+        guard let fileID = sent.fileID else { throw StoreError.permanent("Telegram sendDocument: no file id in the answer") }
+        // The entry for this backup now knows where its manifest is (the copy inside the document
+        // itself cannot: it did not exist yet; readers use the pinned message for the newest).
+        document.index[0].manifestMessageID = sent.id
+        document.index[0].manifestFileID = fileID
+        document.index[0].messageIDs.append(sent.id)
+        try api.pin(sent.id)
+        try FileSink.writeAtomically(try document.encoded(), to: Self.indexPath(stateDirectory))
+        for entry in dropped { _ = deleteMessages(entry) }
+    }
+
+    private func previousMessageID(_ previous: TelegramManifest?) -> Int? {
+        previous?.index.first?.manifestMessageID
+    }
+
+    private func loadState(_ name: String, sha256: String) -> TelegramUploadState {
+        guard let data = FileManager.default.contents(atPath: uploadStatePath(name)),
+              let state = try? TelegramManifest.decoder.decode(TelegramUploadState.self, from: data), state.sha256 == sha256 else {
+            return TelegramUploadState(sha256: sha256, parts: [])
+        }
+        return state
+    }
+
+    private func saveState(_ state: TelegramUploadState, _ name: String) throws {
+        try FileSink.writeAtomically(try TelegramManifest.encoder.encode(state), to: uploadStatePath(name))
+    }
+
+    // MARK: reading
+
+    /// The newest manifest: the pinned message, or the one the operator named.
+    public func newestManifest() throws -> TelegramManifest? {
+        let message: TelegramBotAPI.Message?
+        if let manifestMessageID {
+            message = try api.message(byID: manifestMessageID)
+        } else {
+            message = try api.pinnedMessage()
+        }
+        guard let message else { return nil }
+        guard let fileID = message.fileID else {
+            throw StoreError.permanent("the pinned message is not an mxbackup manifest: pass --manifest-message ID of the newest manifest")
+        }
+        var document = try TelegramManifest.decode(try api.download(fileID: fileID))
+        if !document.index.isEmpty, document.index[0].manifestFileID.isEmpty {
+            document.index[0].manifestMessageID = message.id
+            document.index[0].manifestFileID = fileID
+            document.index[0].messageIDs.append(message.id)
+        }
+        return document
+    }
+
+    public func list() throws -> [StoredBackup] {
+        guard let newest = try newestManifest() else { return [] }
+        return try newest.index.map { entry in
+            let document = entry.manifestFileID == newest.index.first?.manifestFileID ? newest
+                : try TelegramManifest.decode(try api.download(fileID: entry.manifestFileID))
+            return StoredBackup(name: entry.name, manifest: document.backup)
+        }
+    }
+
+    private func manifest(of name: String) throws -> TelegramManifest {
+        guard let newest = try newestManifest() else { throw StoreError.permanent("no mxbackup manifest is pinned in the chat") }
+        guard let entry = newest.index.first(where: { $0.name == name || (name == "latest" && $0 == newest.index.first) }) else {
+            throw StoreError.permanent("no backup \(name) offsite (kept: \(newest.index.map(\.name).joined(separator: ", ")))")
+        }
+        return entry.manifestFileID == newest.index.first?.manifestFileID ? newest
+            : try TelegramManifest.decode(try api.download(fileID: entry.manifestFileID))
+    }
+
+    public func open(_ name: String) throws -> ByteSource {
+        let document = try manifest(of: name)
+        let parts = TelegramPartSource(api: api, parts: document.parts, name: document.backup.file.name, retry: retry)
+        return ChecksummedSource(parts, sha256: document.backup.file.sha256, size: document.backup.file.size, name: document.backup.file.name)
+    }
+
+    /// The backup's own manifest, as stored with it.
+    public func backupManifest(_ name: String) throws -> Manifest { try manifest(of: name).backup }
+
+    public func delete(_ name: String) throws -> (deleted: Bool, note: String?) {
+        guard let entry = try newestManifest()?.index.first(where: { $0.name == name }) else { return (false, "not offsite") }
+        return deleteMessages(entry)
+    }
+
+    /// Bots may delete their messages for 48 hours only; older ones stay until deleted in the app.
+    private func deleteMessages(_ entry: TelegramManifest.Entry) -> (deleted: Bool, note: String?) {
+        let results = entry.messageIDs.map { (try? api.deleteMessage($0)) ?? false }
+        return results.allSatisfy { $0 } ? (true, nil)
+            : (false, "\(results.filter { !$0 }.count) of \(results.count) messages of \(entry.name) could not be deleted (the Bot API deletes only messages younger than 48 hours): delete them in the Telegram app")
+    }
+}
+
+/// Downloads parts one at a time, checks each part's SHA-256, and yields the bytes in order: at most
+/// one part (19 MiB) in memory, nothing on disk.
+final class TelegramPartSource: ByteSource {
+    private let api: TelegramBotAPI
+    private let parts: [TelegramManifest.Part]
+    private let name: String
+    private var next = 0
+    private var current = Data()
+    private var offset = 0
+
+    private let retry: RetryPolicy
+
+    init(api: TelegramBotAPI, parts: [TelegramManifest.Part], name: String, retry: RetryPolicy) {
+        self.retry = retry
+        self.api = api
+        self.parts = parts.sorted { $0.index < $1.index }
+        self.name = name
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while offset == current.count {
+            guard next < parts.count else { return 0 }
+            let part = parts[next]
+            let data = try fetch(part)
+            current = data
+            offset = 0
+            next += 1
+        }
+        let n = min(buffer.count, current.count - offset)
+        current.copyBytes(to: buffer.bindMemory(to: UInt8.self), from: offset..<offset + n)
+        offset += n
+        return n
+    }
+
+    /// One part, retried like any store operation, refused when its hash is wrong.
+    private func fetch(_ part: TelegramManifest.Part) throws -> Data {
+        let data = try retry.run("download of \(name) part \(part.index + 1)") { try api.download(fileID: part.fileID) }
+        let sha = data.withUnsafeBytes { bytes -> String in
+            let hasher = SHA256Hasher()
+            hasher.update(bytes)
+            return hasher.finalize()
+        }
+        guard data.count == part.size, sha == part.sha256 else {
+            throw MXError.failed("\(name): part \(part.index + 1) does not match its SHA-256 (got \(sha)): the offsite copy is damaged")
+        }
+        return data
+    }
+}
