@@ -46,7 +46,26 @@ struct BackupCommand: ParsableCommand {
             let console = global.console
             let operation = BackupOperation(connection: config.postgres, gpg: config.gpg,
                                             options: .init(config), console: console)
-            let result = try operation.run(commandLine: commandLineForRecords)
+            let notifier = Notifier.from(config, console: console)
+            let result: BackupOperation.Result
+            do {
+                result = try operation.run(commandLine: commandLineForRecords)
+                let m = result.manifest
+                notifier.send(ok: true, job: "backup", "\(m.file.name), \(Format.bytes(m.file.size)) in \(Format.duration(result.seconds)); users \(m.rowCounts.users), rooms \(m.rowCounts.rooms), events \(m.rowCounts.events)")
+            } catch let error as MXError {
+                notifier.send(ok: false, job: "backup", error.message)
+                throw error
+            }
+            // Offsite copies: the backup is already safe on disk, so a failed push is reported on its own.
+            for store in config.list("backup.offsite") {
+                do {
+                    let seconds = try PushCommand.push(result.path, to: store, config: config, console: console)
+                    notifier.send(ok: true, job: "push", "\(result.manifest.file.name) copied to \(store) in \(Format.duration(seconds))")
+                } catch let error as MXError {
+                    notifier.send(ok: false, job: "push", error.message)
+                    throw MXError.failed("backup written (\(result.path)), but the copy to \(store) failed: \(error.message); retry with 'mxbackup push \(result.path)'")
+                }
+            }
             if json {
                 try printJSON(BackupSummary(result))
             } else {

@@ -9,8 +9,10 @@ struct DrillCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The backup file (default: --latest).")
+    @Argument(help: "The backup file, or with --from the stored backup's name (default: the newest).")
     var file: String?
+
+    @OptionGroup var store: StoreOptions
 
     @Flag(help: "The newest backup in the backup directory.")
     var latest = false
@@ -31,16 +33,9 @@ struct DrillCommand: ParsableCommand {
             let config = try global.load(extra: extra)
             let console = global.console
             try BackupDirectory.prepare(config.backupDirectory, console: console)
-            let path: String
-            if let file, !latest {
-                path = file
-            } else {
-                guard let newest = try BackupCatalog.scan(config.backupDirectory).entries.first else {
-                    throw MXError.refused("no backups in \(config.backupDirectory) to drill")
-                }
-                path = newest.path
-            }
-            var options = RestoreOperation.Options(file: path)
+            let source = try store.source(latest ? nil : file, config: config, console: console)
+            let path = source.name
+            var options = RestoreOperation.Options(source: source)
             options.target = targetDb ?? "\(config.postgres.database)_drill_\(RestoreOperation.stamp())"
             options.maxSchemaVersion = config.int("synapse.max_schema_version")
             options.serverName = config.string("synapse.server_name")
@@ -62,6 +57,8 @@ struct DrillCommand: ParsableCommand {
                                                  sqlBytes: result.sqlBytes), directory: config.backupDirectory)
             } catch { console.warn("audit/history: \(error)") }
 
+            Notifier.from(config, console: console).send(ok: result.ok, job: "drill",
+                result.ok ? "\(path) restores and matches; took \(Format.duration(result.seconds))" : "\(path): \(result.reason ?? "unknown")")
             if json {
                 try printJSON(result)
             } else {

@@ -9,12 +9,23 @@ struct ListCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Print a JSON array on stdout.")
+    @OptionGroup var store: StoreOptions
+
+    @Flag(help: "Print the listing as JSON on stdout.")
     var json = false
 
     func run() throws {
         try perform {
             let config = try global.load()
+            if let from = store.from {
+                let stored = try config.store(from, console: global.console, manifestMessageID: store.manifestMessage).list()
+                if json { try printJSON(stored); return }
+                for backup in stored {
+                    Console.writeOut("\(Format.localTime(backup.created))  \(Format.bytes(backup.manifest.file.size).padding(toLength: 10, withPad: " ", startingAt: 0))  \(backup.name)  sha256 \(backup.manifest.file.sha256)\n")
+                }
+                Console.writeOut("\(stored.count) backups in \(from)\n")
+                return
+            }
             let catalog = try BackupCatalog.scan(config.backupDirectory)
             // Safety copies live on the database server; the list still works when it is unreachable.
             let copies = Result { try SafetyCopies.list(DatabaseAdmin(config.postgres), live: config.postgres.database) }

@@ -11,7 +11,7 @@ struct MXBackup: ParsableCommand {
         command line, 3 refused by a precondition (nothing was changed), 128+N stopped by signal N.
         """,
         version: MXBackupVersion.current,
-        subcommands: [BackupCommand.self, RestoreCommand.self, RollbackCommand.self, VerifyCommand.self, DrillCommand.self, DoctorCommand.self, StatusCommand.self, ListCommand.self, PruneCommand.self, ConfigCommand.self, InitCommand.self]
+        subcommands: [BackupCommand.self, RestoreCommand.self, RollbackCommand.self, VerifyCommand.self, DrillCommand.self, PushCommand.self, FetchCommand.self, DoctorCommand.self, StatusCommand.self, ListCommand.self, PruneCommand.self, ConfigCommand.self, InitCommand.self]
     )
 }
 

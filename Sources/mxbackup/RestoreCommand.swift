@@ -10,8 +10,10 @@ struct RestoreCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The backup file.")
+    @Argument(help: "The backup file, or with --from the stored backup's name or 'latest'.")
     var file: String?
+
+    @OptionGroup var store: StoreOptions
 
     @Option(help: "Restore into this new database instead (clone/test); services and the live database are untouched.")
     var targetDb: String?
@@ -88,9 +90,10 @@ struct RestoreCommand: ParsableCommand {
                 audit("cleaned-up", actions.joined(separator: "; "))
                 return
             }
-            guard let file else { throw MXError.configuration("restore: give the backup FILE (or --resume-cleanup)") }
-
-            var options = RestoreOperation.Options(file: file)
+            guard file != nil || store.from != nil else { throw MXError.configuration("restore: give the backup FILE (or --from STORE [NAME], or --resume-cleanup)") }
+            let source = try store.source(file, config: config, console: console)
+            record.file = source.name
+            var options = RestoreOperation.Options(source: source)
             options.target = targetDb
             options.owner = owner
             options.force = force
@@ -135,9 +138,12 @@ struct RestoreCommand: ParsableCommand {
                 let report = try operation.execute(plan, timeline: timeline)
                 record.downtimeSeconds = report.downtimeSeconds
                 audit("done", nil, timeline: timeline)
+                Notifier.from(config, console: console).send(ok: true, job: "restore",
+                    "\(source.name) into \(report.database) (\(report.strategy)); downtime \(report.downtimeSeconds.map(Format.duration) ?? "none"); users \(report.users), rooms \(report.rooms), events \(report.events); health \(report.health)")
                 if json { try printJSON(report) } else { Console.writeOut(report.text) }
             } catch let error as MXError {
                 audit(timeline.rolledBack ? "rolled-back" : "failed", error.message, timeline: timeline)
+                Notifier.from(config, console: console).send(ok: false, job: "restore", error.message)
                 throw error
             }
         }

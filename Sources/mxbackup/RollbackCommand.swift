@@ -49,9 +49,11 @@ struct RollbackCommand: ParsableCommand {
                 let result = try operation.run(copy, timeline: timeline)
                 record.downtimeSeconds = result.downtime
                 audit("done")
+                Notifier.from(config, console: global.console).send(ok: true, job: "rollback", "\(copy.name) is \(live) again; downtime \(Format.duration(result.downtime))")
                 Console.writeOut("rolled back: \(live) is \(copy.name) again; downtime \(Format.duration(result.downtime)); health: \(result.health)\n")
             } catch let error as MXError {
                 audit(timeline.rolledBack ? "rolled-back" : (timeline.steps.isEmpty ? "refused" : "failed"), error.message)
+                if !timeline.steps.isEmpty { Notifier.from(config, console: global.console).send(ok: false, job: "rollback", error.message) }
                 throw error
             }
         }

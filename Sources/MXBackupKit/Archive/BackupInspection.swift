@@ -19,11 +19,11 @@ public struct BackupInspection: Sendable {
     public var isSynapse: Bool { tableRows["public.schema_version"] != nil }
 
     /// Reads the whole backup (nothing is written) and checks it.
-    public static func inspect(path: String, gpg: GPG, passphrase: String?, connection: PostgresConnection,
+    public static func inspect(_ source: BackupSource, gpg: GPG, passphrase: String?, connection: PostgresConnection,
                                progress: ((Int64) -> Void)? = nil) throws -> BackupInspection {
-        let manifestPath = Manifest.path(forBackup: path)
-        let manifest = FileManager.default.fileExists(atPath: manifestPath) ? try Manifest.read(manifestPath) : nil
-        if let manifest {
+        let path = source.name
+        let manifest = source.manifest
+        if let manifest, FileManager.default.fileExists(atPath: path) {
             // Cheap first: a size mismatch is known before decrypting anything.
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.int64Value ?? -1
             guard size == manifest.file.size else {
@@ -35,7 +35,7 @@ public struct BackupInspection: Sendable {
         defer { buffer.deallocate() }
         var reader: BackupReader?
         do {
-            let opened = try BackupReader(path: path, gpg: gpg, passphrase: passphrase, connection: connection)
+            let opened = try BackupReader(source: source, gpg: gpg, passphrase: passphrase, connection: connection)
             reader = opened
             while true {
                 let n = try opened.read(into: buffer)
@@ -47,7 +47,7 @@ public struct BackupInspection: Sendable {
         } catch {
             reader?.cancel()
             // With a manifest, "this is not the file the manifest describes" is the more precise diagnosis.
-            if let manifest, let digest = try? SHA256Hasher.hex(of: path), digest != manifest.file.sha256 {
+            if let manifest, FileManager.default.fileExists(atPath: path), let digest = try? SHA256Hasher.hex(of: path), digest != manifest.file.sha256 {
                 throw MXError.refused("\(path): SHA-256 \(digest) differs from its manifest's \(manifest.file.sha256): the file is corrupt")
             }
             throw error

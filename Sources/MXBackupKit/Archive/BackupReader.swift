@@ -14,7 +14,7 @@ public final class BackupReader: ByteSource {
 
     public let path: String
     public private(set) var layers: [Layer] = []
-    private let raw: HashingFileSource
+    private let raw: HashingSource
     private var top: ByteSource
     private var filters: [ProcessFilter] = []
     private var done = false
@@ -22,9 +22,10 @@ public final class BackupReader: ByteSource {
     /// - Parameters:
     ///   - passphrase: for symmetrically encrypted backups.
     ///   - connection: where pg_restore runs for custom-format dumps (its version must read the dump).
-    public init(path: String, gpg: GPG, passphrase: String?, connection: PostgresConnection) throws {
-        self.path = path
-        raw = try HashingFileSource(path: path)
+    public init(source: BackupSource, gpg: GPG, passphrase: String?, connection: PostgresConnection) throws {
+        path = source.name
+        let (bytes, size) = try source.open()
+        raw = HashingSource(bytes, size: size)
         guard raw.size > 0 else { throw MXError.refused("\(path): the file is empty: it is not a backup") }
         top = raw
         do {

@@ -33,7 +33,7 @@ public struct BackupVerifier {
             return Verdict(file: path, ok: false, detail: "its manifest \(Manifest.path(forBackup: path)) is missing: the checksum cannot be checked", sha256: nil)
         }
         do {
-            let inspection = try BackupInspection.inspect(path: path, gpg: gpg, passphrase: passphrase, connection: connection)
+            let inspection = try BackupInspection.inspect(try .file(path), gpg: gpg, passphrase: passphrase, connection: connection)
             let missing = Self.synapseTables.filter { inspection.tableRows[$0] == nil }
             guard missing.isEmpty else {
                 return Verdict(file: path, ok: false, detail: "not a complete Synapse dump: no \(missing.joined(separator: ", "))", sha256: inspection.sha256)

@@ -25,7 +25,7 @@ public struct DrillOperation {
     public func run(timeline: RestoreOperation.Timeline) -> Result {
         let started = Date()
         let database = restore.options.target!
-        var result = Result(file: restore.options.file, database: database, ok: false, reason: nil, seconds: 0, steps: [])
+        var result = Result(file: restore.options.source.name, database: database, ok: false, reason: nil, seconds: 0, steps: [])
         do {
             let plan = try restore.preflight(timeline: timeline)
             result.sqlBytes = plan.inspection.sqlBytes

@@ -30,6 +30,7 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey(path: "backup.level", type: .int, defaultValue: nil),
         ConfigKey(path: "backup.threads", type: .int, defaultValue: .int(0)),
         ConfigKey(path: "backup.include_one_time_keys", type: .bool, defaultValue: .bool(false)),
+        ConfigKey(path: "backup.offsite", type: .list, defaultValue: .list([])),
         ConfigKey(path: "gpg.recipients", type: .list, defaultValue: .list([])),
         ConfigKey(path: "gpg.passphrase", type: .secret, defaultValue: nil),
         ConfigKey(path: "gpg.home", type: .string, defaultValue: nil),
@@ -61,6 +62,11 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey(path: "restore.safety_keep_hours", type: .int, defaultValue: .int(24)),
         ConfigKey(path: "telegram.bot_token", type: .secret, defaultValue: nil),
         ConfigKey(path: "telegram.chat_id", type: .string, defaultValue: nil),
+        ConfigKey(path: "telegram.api_url", type: .string, defaultValue: .string("https://api.telegram.org")),
+        ConfigKey(path: "telegram.part_size", type: .int, defaultValue: .int(19 * 1024 * 1024)),
+        ConfigKey(path: "telegram.message_interval_ms", type: .int, defaultValue: .int(1000)),
+        ConfigKey(path: "telegram.notify", type: .bool, defaultValue: .bool(true)),
+        ConfigKey(path: "telegram.failure_chat_id", type: .string, defaultValue: nil),
     ]
 
     public static func named(_ path: String) -> ConfigKey? { all.first { $0.path == path } }

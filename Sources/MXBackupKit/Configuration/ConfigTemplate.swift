@@ -25,6 +25,7 @@ public enum ConfigTemplate {
       # level: 3                    # zstd 1-19 (default 3), gzip 1-9 (default 6)
       threads: 0                    # zstd worker threads; 0 = one per core
       include_one_time_keys: false  # Synapse's docs: restoring one-time keys breaks E2E decryption
+      offsite: []                   # stores each backup is pushed to after it is written: [telegram]
 
     gpg:
       recipients: []                # key fingerprints to encrypt to (public keys only on this machine)
@@ -64,9 +65,14 @@ public enum ConfigTemplate {
       # audit_log: /var/log/mxbackup/audit.jsonl   # default: audit.jsonl in the backup directory
       safety_keep_hours: 24         # prune drops <db>_pre_restore_* (and similar) databases older than this
 
-    telegram:                       # read now, used by the offsite store in a later version
+    telegram:                       # offsite store and notifications
       # bot_token_file: /etc/mxbackup/telegram.token
       # chat_id: "-1001234567890"
+      api_url: https://api.telegram.org   # or a self-hosted Bot API server (then part_size may exceed 20 MiB)
+      part_size: 19922944           # bytes per part (19 MiB): bots can download at most 20 MB per file
+      message_interval_ms: 1000     # pause between messages (about one per second per chat)
+      notify: true                  # a status message after backup, push, restore, rollback, drill
+      # failure_chat_id: "-100987"  # failures go here instead
 
     """
 }

@@ -79,6 +79,15 @@ public struct Configuration: Sendable {
         if (string("synapse.canary_user") == nil) != (secret("synapse.canary_password") == nil) {
             throw MXError.configuration("synapse.canary_user and synapse.canary_password go together: set both or neither")
         }
+        if let size = int("telegram.part_size") {
+            let official = (string("telegram.api_url") ?? "").contains("api.telegram.org")
+            guard size > 0, !(official && size > 20 * 1024 * 1024) else {
+                throw MXError.configuration("telegram.part_size: \(size) bytes: bots cannot download files over 20 MiB from api.telegram.org; keep it at most 20971520 (default 19922944) or point telegram.api_url at a self-hosted Bot API server")
+            }
+        }
+        for store in list("backup.offsite") where store != "telegram" {
+            throw MXError.configuration("backup.offsite: unknown store '\(store)' (known: telegram)")
+        }
         if !list("gpg.recipients").isEmpty && secret("gpg.passphrase") != nil {
             throw MXError.configuration("gpg: both recipients (from \(origin("gpg.recipients"))) and a passphrase (from \(origin("gpg.passphrase"))) are set: choose one")
         }
@@ -177,6 +186,31 @@ public struct Configuration: Sendable {
 
     public var auditLog: String {
         string("restore.audit_log") ?? (backupDirectory as NSString).appendingPathComponent("audit.jsonl")
+    }
+
+    /// The Telegram Bot API, when the token and chat are configured.
+    public func telegramAPI() throws -> TelegramBotAPI {
+        guard let token = secret("telegram.bot_token"), let chat = string("telegram.chat_id") else {
+            throw MXError.configuration("telegram: set telegram.bot_token (or bot_token_file, or TELEGRAM_BOT_TOKEN in --env-file) and telegram.chat_id")
+        }
+        return TelegramBotAPI(baseURL: string("telegram.api_url") ?? "https://api.telegram.org", token: token, chatID: chat)
+    }
+
+    /// A store by name, with retries around it.
+    public func store(_ name: String, console: Console, manifestMessageID: Int? = nil) throws -> BackupStore {
+        let policy = RetryPolicy(console: console)
+        switch name {
+        case "telegram":
+            let base = TelegramStore(api: try telegramAPI(), partSize: int("telegram.part_size") ?? 19 * 1024 * 1024,
+                                     stateDirectory: backupDirectory, retention: retention, retry: policy,
+                                     messageInterval: Double(int("telegram.message_interval_ms") ?? 1000) / 1000,
+                                     manifestMessageID: manifestMessageID)
+            return RetryingStore(base, policy: policy)
+        case "local":
+            return RetryingStore(LocalStore(directory: backupDirectory), policy: policy)
+        default:
+            throw MXError.configuration("--from/--to: unknown store '\(name)' (known: telegram, local)")
+        }
     }
 
     /// The effective configuration as YAML, secrets redacted, each value with its source.

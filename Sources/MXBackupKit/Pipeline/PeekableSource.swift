@@ -29,13 +29,11 @@ public final class PeekableSource: ByteSource {
     }
 }
 
-/// The raw bytes of a backup file, hashed and counted as they are read.
-public final class HashingFileSource: ByteSource {
+/// A file read from its start; the descriptor closes with the object.
+public final class FileSource: ByteSource {
     public let path: String
-    private let fd: Int32
-    private let hasher = SHA256Hasher()
-    public private(set) var bytesRead: Int64 = 0
     public let size: Int64
+    private let fd: Int32
 
     public init(path: String) throws {
         self.path = path
@@ -53,10 +51,27 @@ public final class HashingFileSource: ByteSource {
     deinit { close(fd) }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let n: Int
-        do { n = try FileDescriptor.read(fd, into: buffer) } catch {
+        do { return try FileDescriptor.read(fd, into: buffer) } catch {
             throw MXError.failed("\(path): read failed: \(error)")
         }
+    }
+}
+
+/// Raw backup bytes, hashed and counted as they are read.
+public final class HashingSource: ByteSource {
+    private let upstream: ByteSource
+    private let hasher = SHA256Hasher()
+    public private(set) var bytesRead: Int64 = 0
+    /// The size the bytes should have (the file's, or the store's record).
+    public let size: Int64
+
+    public init(_ upstream: ByteSource, size: Int64) {
+        self.upstream = upstream
+        self.size = size
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try upstream.read(into: buffer)
         hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         bytesRead += Int64(n)
         return n

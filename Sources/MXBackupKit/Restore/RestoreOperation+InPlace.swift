@@ -17,7 +17,7 @@ extension RestoreOperation {
             try Interrupts.shared.checkpoint()
             try admin.terminateSessions(plan.live)
             let setAside = "ALTER SCHEMA public RENAME TO \(SQL.identifier(plan.parkedSchema));\nCREATE SCHEMA public AUTHORIZATION \(SQL.identifier(plan.owner));\n"
-            try stream(plan.inspection.path, expectedSHA256: plan.inspection.sha256, sqlBytes: plan.inspection.sqlBytes,
+            try stream(options.source, expectedSHA256: plan.inspection.sha256, sqlBytes: plan.inspection.sqlBytes,
                        into: plan.live, preamble: setAside,
                        postamble: RestoreCheck.sql(for: plan.inspection) + RestoreCheck.emptyOneTimeKeys(plan.inspection),
                        singleTransaction: true, step: "load \(Format.bytes(plan.inspection.sqlBytes)) of SQL in one transaction", timeline: timeline)

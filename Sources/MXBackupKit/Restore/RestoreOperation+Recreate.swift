@@ -30,7 +30,7 @@ extension RestoreOperation {
                 try admin.drop(plan.live)
                 try admin.create(plan.live, owner: plan.owner)
             }
-            try stream(plan.inspection.path, expectedSHA256: plan.inspection.sha256, sqlBytes: plan.inspection.sqlBytes,
+            try stream(options.source, expectedSHA256: plan.inspection.sha256, sqlBytes: plan.inspection.sqlBytes,
                        into: plan.live, step: "load \(Format.bytes(plan.inspection.sqlBytes)) of SQL", timeline: timeline)
             try checkAndAnalyze(plan, database: plan.live, timeline: timeline)
             try Interrupts.shared.checkpoint()
@@ -45,7 +45,7 @@ extension RestoreOperation {
                     try timeline.measure("reload the safety backup") {
                         try admin.drop(plan.live)
                         try admin.create(plan.live, owner: plan.owner)
-                        try stream(safety.path, expectedSHA256: safety.manifest.file.sha256, sqlBytes: safety.manifest.dumpSize,
+                        try stream(try .file(safety.path), expectedSHA256: safety.manifest.file.sha256, sqlBytes: safety.manifest.dumpSize,
                                    into: plan.live, step: "load the safety backup", timeline: timeline)
                     }
                     return swap.startAndCheck(timeline)

@@ -11,7 +11,7 @@ extension RestoreOperation {
         if plan.target == nil { try state.save(to: statePath) }
         do {
             try Interrupts.shared.checkpoint()
-            try stream(plan.inspection.path, expectedSHA256: plan.inspection.sha256, sqlBytes: plan.inspection.sqlBytes,
+            try stream(options.source, expectedSHA256: plan.inspection.sha256, sqlBytes: plan.inspection.sqlBytes,
                        into: database, step: "load \(Format.bytes(plan.inspection.sqlBytes)) of SQL", timeline: timeline)
             try checkAndAnalyze(plan, database: database, timeline: timeline)
             try Interrupts.shared.checkpoint()

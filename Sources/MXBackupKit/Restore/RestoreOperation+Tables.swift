@@ -5,7 +5,7 @@ extension RestoreOperation {
     func restoreTables(_ plan: RestorePlan, tables: Set<String>, timeline: Timeline) throws -> RestoreReport {
         let names = tables.sorted().map(SQL.qualified).joined(separator: ", ")
         do {
-            try stream(plan.inspection.path, expectedSHA256: plan.inspection.sha256, sqlBytes: plan.inspection.sqlBytes,
+            try stream(options.source, expectedSHA256: plan.inspection.sha256, sqlBytes: plan.inspection.sqlBytes,
                        into: plan.live, tables: tables, preamble: "TRUNCATE \(names);\n",
                        postamble: RestoreCheck.sql(for: plan.inspection, tables: tables), singleTransaction: true,
                        step: "replace the rows of \(tables.sorted().joined(separator: ", "))", timeline: timeline)

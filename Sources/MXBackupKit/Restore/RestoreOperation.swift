@@ -9,7 +9,7 @@ import Foundation
 /// database without touching services or the live database.
 public struct RestoreOperation {
     public struct Options: Sendable {
-        public var file: String
+        public var source: BackupSource
         public var target: String?
         public var owner: String?
         public var force = false
@@ -20,7 +20,7 @@ public struct RestoreOperation {
         /// `--tables`: replace only these tables' rows (qualified or bare names).
         public var tables: [String]?
 
-        public init(file: String) { self.file = file }
+        public init(source: BackupSource) { self.source = source }
     }
 
     public enum Strategy: String, Sendable, CaseIterable {
@@ -131,7 +131,7 @@ public struct RestoreOperation {
                       : "backups are encrypted to keys whose secret half is not on this machine, so the safety backup could not be reloaded automatically: use --strategy swap, or symmetric encryption")
         }
         let inspection = try timeline.measure("preflight: read and check the backup") {
-            try BackupInspection.inspect(path: options.file, gpg: gpg, passphrase: passphrase, connection: connection)
+            try BackupInspection.inspect(options.source, gpg: gpg, passphrase: passphrase, connection: connection)
         }
         let manifestNote = inspection.manifest == nil ? "no manifest (legacy file): checksum not checked" : "SHA-256 matches the manifest"
         check("backup file", true, "\(inspection.layers.map(\.rawValue).joined(separator: " > ")), \(Format.bytes(inspection.size)), \(manifestNote), complete dump of \(Format.bytes(inspection.sqlBytes)) SQL")
@@ -219,11 +219,11 @@ public struct RestoreOperation {
     /// - Parameters:
     ///   - tables: only these tables' data (`--tables`).
     ///   - expectedSHA256: the file must still be the one the preflight read.
-    func stream(_ file: String, expectedSHA256: String, sqlBytes: Int64, into database: String, tables: Set<String>? = nil,
+    func stream(_ file: BackupSource, expectedSHA256: String, sqlBytes: Int64, into database: String, tables: Set<String>? = nil,
                 preamble: String = "", postamble: String = "", singleTransaction: Bool = false,
                 step: String, timeline: Timeline) throws {
         try timeline.measure(step) {
-            let reader = try BackupReader(path: file, gpg: gpg, passphrase: passphrase, connection: connection)
+            let reader = try BackupReader(source: file, gpg: gpg, passphrase: passphrase, connection: connection)
             let source: ByteSource = tables.map { TableDataFilter(reader, tables: $0) } ?? reader
             var loaded: Int64 = 0
             var last = Date()
@@ -233,7 +233,7 @@ public struct RestoreOperation {
                 // The same bytes as the preflight read, checked before the load may commit.
                 let sameFile = {
                     guard reader.fileDigest().sha256 == expectedSHA256 else {
-                        throw MXError.failed("\(file) changed since the preflight read it")
+                        throw MXError.failed("\(file.name) changed since the preflight read it")
                     }
                 }
                 try SQLLoader.load(source, into: database, connection: connection, preamble: role + preamble,

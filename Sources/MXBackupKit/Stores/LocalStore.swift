@@ -16,7 +16,7 @@ public struct LocalStore: BackupStore {
         unlink(target)
         let sink = try FileSink(finalPath: target)
         do {
-            let source = try HashingFileSource(path: path)
+            let source = try FileSource(path: path)
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
             defer { buffer.deallocate() }
             while true {
@@ -46,7 +46,7 @@ public struct LocalStore: BackupStore {
         let path = (directory as NSString).appendingPathComponent(name)
         guard FileManager.default.fileExists(atPath: path) else { throw StoreError.permanent("no backup \(name) in \(directory)") }
         let manifest = try Manifest.read(Manifest.path(forBackup: path))
-        return ChecksummedSource(try HashingFileSource(path: path), sha256: manifest.file.sha256, size: manifest.file.size, name: path)
+        return ChecksummedSource(try FileSource(path: path), sha256: manifest.file.sha256, size: manifest.file.size, name: path)
     }
 
     public func delete(_ name: String) throws -> (deleted: Bool, note: String?) {
