@@ -65,7 +65,7 @@ struct DrillCommand: ParsableCommand {
                 let width = result.steps.map(\.name.count).max() ?? 0
                 for step in result.steps { Console.writeOut("  \(step.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(Format.duration(step.seconds))\n") }
                 Console.writeOut(result.ok ? "drill OK: \(path) restores and matches the backup; total \(Format.duration(result.seconds)) (RTO for this size)\n"
-                                           : "drill FAILED: \(path): \(result.reason ?? "unknown")\n")
+                                           : "drill FAILED: \(result.reason ?? path)\n")
             }
             if !result.ok { throw ExitCode(1) }
         }

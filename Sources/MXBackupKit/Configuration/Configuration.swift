@@ -204,7 +204,7 @@ public struct Configuration: Sendable {
             let base = TelegramStore(api: try telegramAPI(), partSize: int("telegram.part_size") ?? 19 * 1024 * 1024,
                                      stateDirectory: backupDirectory, retention: retention, retry: policy,
                                      messageInterval: Double(int("telegram.message_interval_ms") ?? 1000) / 1000,
-                                     manifestMessageID: manifestMessageID)
+                                     manifestMessageId: manifestMessageID)
             return RetryingStore(base, policy: policy)
         case "local":
             return RetryingStore(LocalStore(directory: backupDirectory), policy: policy)

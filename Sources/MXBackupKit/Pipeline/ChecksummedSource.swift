@@ -9,6 +9,7 @@ public final class ChecksummedSource: ByteSource {
     private let name: String
     private let hasher = SHA256Hasher()
     private var count: Int64 = 0
+    private var ended = false
 
     public init(_ upstream: ByteSource, sha256: String, size: Int64, name: String) {
         self.upstream = upstream
@@ -18,12 +19,14 @@ public final class ChecksummedSource: ByteSource {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if ended { return 0 }  // checked once; reading past the end stays at the end
         let n = try upstream.read(into: buffer)
         if n > 0 {
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             count += Int64(n)
             return n
         }
+        ended = true
         let digest = hasher.finalize()
         guard count == expectedSize, digest == expectedSHA256 else {
             throw MXError.failed("\(name): the downloaded bytes do not match (\(count) bytes, SHA-256 \(digest); expected \(expectedSize), \(expectedSHA256))")

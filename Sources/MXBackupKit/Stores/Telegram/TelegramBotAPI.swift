@@ -5,7 +5,7 @@ import Foundation
 public struct TelegramBotAPI: Sendable {
     public struct Message: Sendable {
         public var id: Int
-        public var fileID: String?
+        public var fileId: String?
         public var date: Int
     }
 
@@ -72,7 +72,7 @@ public struct TelegramBotAPI: Sendable {
             throw StoreError.permanent("Telegram: unexpected answer (no message_id)")
         }
         let document = object["document"] as? [String: Any]
-        return Message(id: id, fileID: document?["file_id"] as? String, date: object["date"] as? Int ?? 0)
+        return Message(id: id, fileId: document?["file_id"] as? String, date: object["date"] as? Int ?? 0)
     }
 
     public func sendDocument(name: String, data: Data, caption: String) throws -> Message {
@@ -111,8 +111,8 @@ public struct TelegramBotAPI: Sendable {
     }
 
     /// Downloads a file by id (`getFile`, then `/file/bot<token>/<file_path>`); at most 20 MB for bots.
-    public func download(fileID: String) throws -> Data {
-        let file = try call("getFile", fields: ["file_id": fileID]) as? [String: Any]
+    public func download(fileId: String) throws -> Data {
+        let file = try call("getFile", fields: ["file_id": fileId]) as? [String: Any]
         guard let path = file?["file_path"] as? String else { throw StoreError.permanent("Telegram getFile: no file_path in the answer") }
         let url = URL(string: "\(baseURL)/file/bot\(token)/\(path)")!
         let response: HTTPClient.Response

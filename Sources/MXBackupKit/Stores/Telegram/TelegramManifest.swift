@@ -6,8 +6,8 @@ import Foundation
 public struct TelegramManifest: Codable, Sendable {
     public struct Part: Codable, Sendable, Equatable {
         public var index: Int
-        public var messageID: Int
-        public var fileID: String
+        public var messageId: Int
+        public var fileId: String
         public var offset: Int64
         public var size: Int64
         public var sha256: String
@@ -19,10 +19,10 @@ public struct TelegramManifest: Codable, Sendable {
         public var created: String
         public var size: Int64
         public var sha256: String
-        public var manifestMessageID: Int
-        public var manifestFileID: String
+        public var manifestMessageId: Int
+        public var manifestFileId: String
         /// Every message of this backup (parts and manifest), for deletion.
-        public var messageIDs: [Int]
+        public var messageIds: [Int]
         public var sentAt: Int
     }
 
@@ -31,7 +31,7 @@ public struct TelegramManifest: Codable, Sendable {
     public var parts: [Part]
     /// The backups kept offsite, this one included, newest first.
     public var index: [Entry]
-    public var previousManifestMessageID: Int?
+    public var previousManifestMessageId: Int?
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()

@@ -12,20 +12,20 @@ public struct TelegramStore: BackupStore {
     /// Pause between messages: Telegram allows about one message per second per chat.
     public let messageInterval: Double
     /// When the pinned message is gone: a manifest message id given by the operator.
-    public let manifestMessageID: Int?
+    public let manifestMessageId: Int?
     /// Part downloads happen while a restore reads the stream, after `open` returned: they are retried
     /// with the same policy `RetryingStore` applies to whole operations.
     public let retry: RetryPolicy
 
     public init(api: TelegramBotAPI, partSize: Int, stateDirectory: String, retention: RetentionPolicy,
-                retry: RetryPolicy, messageInterval: Double = 1.0, manifestMessageID: Int? = nil) {
+                retry: RetryPolicy, messageInterval: Double = 1.0, manifestMessageId: Int? = nil) {
         self.retry = retry
         self.api = api
         self.partSize = partSize
         self.stateDirectory = stateDirectory
         self.retention = retention
         self.messageInterval = messageInterval
-        self.manifestMessageID = manifestMessageID
+        self.manifestMessageId = manifestMessageId
     }
 
     public var description: String { "telegram chat \(api.chatID)" }
@@ -62,8 +62,8 @@ public struct TelegramStore: BackupStore {
             }
             let caption = "mxbackup \(name) part \(index + 1)/\(count), \(length) bytes, sha256 \(sha)"
             let message = try api.sendDocument(name: "\(name).part\(String(format: "%03d", index + 1))", data: data, caption: caption)
-            guard let fileID = message.fileID else { throw StoreError.permanent("Telegram sendDocument: no file id in the answer") }
-            state.parts.append(.init(index: index, messageID: message.id, fileID: fileID, offset: offset, size: Int64(length), sha256: sha))
+            guard let fileId = message.fileId else { throw StoreError.permanent("Telegram sendDocument: no file id in the answer") }
+            state.parts.append(.init(index: index, messageId: message.id, fileId: fileId, offset: offset, size: Int64(length), sha256: sha))
             try saveState(state, name)
             Thread.sleep(forTimeInterval: messageInterval)
         }
@@ -76,7 +76,7 @@ public struct TelegramStore: BackupStore {
         let name = manifest.file.name
         var kept = (previous?.index ?? []).filter { $0.name != name }
         let placeholder = TelegramManifest.Entry(name: name, created: manifest.createdAt, size: manifest.file.size, sha256: manifest.file.sha256,
-                                                 manifestMessageID: 0, manifestFileID: "", messageIDs: parts.map(\.messageID),
+                                                 manifestMessageId: 0, manifestFileId: "", messageIds: parts.map(\.messageId),
                                                  sentAt: Int(Date().timeIntervalSince1970))
         kept.insert(placeholder, at: 0)
         var dropped: [TelegramManifest.Entry] = []
@@ -85,22 +85,22 @@ public struct TelegramStore: BackupStore {
             dropped = kept.indices.filter { reasons[$0].isEmpty && $0 != 0 }.map { kept[$0] }
             kept = kept.indices.filter { !reasons[$0].isEmpty || $0 == 0 }.map { kept[$0] }
         }
-        var document = TelegramManifest(backup: manifest, parts: parts, index: kept, previousManifestMessageID: previousMessageID(previous))
+        var document = TelegramManifest(backup: manifest, parts: parts, index: kept, previousManifestMessageId: previousMessageId(previous))
         let sent = try api.sendDocument(name: "\(BackupName.stem(of: name)).telegram-manifest.json", data: try document.encoded(),
                                         caption: "mxbackup manifest \(name): \(parts.count) parts, \(kept.count) backups kept offsite")
-        guard let fileID = sent.fileID else { throw StoreError.permanent("Telegram sendDocument: no file id in the answer") }
+        guard let fileId = sent.fileId else { throw StoreError.permanent("Telegram sendDocument: no file id in the answer") }
         // The entry for this backup now knows where its manifest is (the copy inside the document
         // itself cannot: it did not exist yet; readers use the pinned message for the newest).
-        document.index[0].manifestMessageID = sent.id
-        document.index[0].manifestFileID = fileID
-        document.index[0].messageIDs.append(sent.id)
+        document.index[0].manifestMessageId = sent.id
+        document.index[0].manifestFileId = fileId
+        document.index[0].messageIds.append(sent.id)
         try api.pin(sent.id)
         try FileSink.writeAtomically(try document.encoded(), to: Self.indexPath(stateDirectory))
         for entry in dropped { _ = deleteMessages(entry) }
     }
 
-    private func previousMessageID(_ previous: TelegramManifest?) -> Int? {
-        previous?.index.first?.manifestMessageID
+    private func previousMessageId(_ previous: TelegramManifest?) -> Int? {
+        previous?.index.first?.manifestMessageId
     }
 
     private func loadState(_ name: String, sha256: String) -> TelegramUploadState {
@@ -120,20 +120,20 @@ public struct TelegramStore: BackupStore {
     /// The newest manifest: the pinned message, or the one the operator named.
     public func newestManifest() throws -> TelegramManifest? {
         let message: TelegramBotAPI.Message?
-        if let manifestMessageID {
-            message = try api.message(byID: manifestMessageID)
+        if let manifestMessageId {
+            message = try api.message(byID: manifestMessageId)
         } else {
             message = try api.pinnedMessage()
         }
         guard let message else { return nil }
-        guard let fileID = message.fileID else {
+        guard let fileId = message.fileId else {
             throw StoreError.permanent("the pinned message is not an mxbackup manifest: pass --manifest-message ID of the newest manifest")
         }
-        var document = try TelegramManifest.decode(try api.download(fileID: fileID))
-        if !document.index.isEmpty, document.index[0].manifestFileID.isEmpty {
-            document.index[0].manifestMessageID = message.id
-            document.index[0].manifestFileID = fileID
-            document.index[0].messageIDs.append(message.id)
+        var document = try TelegramManifest.decode(try api.download(fileId: fileId))
+        if !document.index.isEmpty, document.index[0].manifestFileId.isEmpty {
+            document.index[0].manifestMessageId = message.id
+            document.index[0].manifestFileId = fileId
+            document.index[0].messageIds.append(message.id)
         }
         return document
     }
@@ -141,8 +141,8 @@ public struct TelegramStore: BackupStore {
     public func list() throws -> [StoredBackup] {
         guard let newest = try newestManifest() else { return [] }
         return try newest.index.map { entry in
-            let document = entry.manifestFileID == newest.index.first?.manifestFileID ? newest
-                : try TelegramManifest.decode(try api.download(fileID: entry.manifestFileID))
+            let document = entry.manifestFileId == newest.index.first?.manifestFileId ? newest
+                : try TelegramManifest.decode(try api.download(fileId: entry.manifestFileId))
             return StoredBackup(name: entry.name, manifest: document.backup)
         }
     }
@@ -152,8 +152,8 @@ public struct TelegramStore: BackupStore {
         guard let entry = newest.index.first(where: { $0.name == name || (name == "latest" && $0 == newest.index.first) }) else {
             throw StoreError.permanent("no backup \(name) offsite (kept: \(newest.index.map(\.name).joined(separator: ", ")))")
         }
-        return entry.manifestFileID == newest.index.first?.manifestFileID ? newest
-            : try TelegramManifest.decode(try api.download(fileID: entry.manifestFileID))
+        return entry.manifestFileId == newest.index.first?.manifestFileId ? newest
+            : try TelegramManifest.decode(try api.download(fileId: entry.manifestFileId))
     }
 
     public func open(_ name: String) throws -> ByteSource {
@@ -172,7 +172,7 @@ public struct TelegramStore: BackupStore {
 
     /// Bots may delete their messages for 48 hours only; older ones stay until deleted in the app.
     private func deleteMessages(_ entry: TelegramManifest.Entry) -> (deleted: Bool, note: String?) {
-        let results = entry.messageIDs.map { (try? api.deleteMessage($0)) ?? false }
+        let results = entry.messageIds.map { (try? api.deleteMessage($0)) ?? false }
         return results.allSatisfy { $0 } ? (true, nil)
             : (false, "\(results.filter { !$0 }.count) of \(results.count) messages of \(entry.name) could not be deleted (the Bot API deletes only messages younger than 48 hours): delete them in the Telegram app")
     }
@@ -214,7 +214,7 @@ final class TelegramPartSource: ByteSource {
 
     /// One part, retried like any store operation, refused when its hash is wrong.
     private func fetch(_ part: TelegramManifest.Part) throws -> Data {
-        let data = try retry.run("download of \(name) part \(part.index + 1)") { try api.download(fileID: part.fileID) }
+        let data = try retry.run("download of \(name) part \(part.index + 1)") { try api.download(fileId: part.fileId) }
         let sha = data.withUnsafeBytes { bytes -> String in
             let hasher = SHA256Hasher()
             hasher.update(bytes)
