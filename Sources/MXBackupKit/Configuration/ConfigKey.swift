@@ -65,6 +65,8 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey(path: "telegram.api_url", type: .string, defaultValue: .string("https://api.telegram.org")),
         ConfigKey(path: "telegram.part_size", type: .int, defaultValue: .int(19 * 1024 * 1024)),
         ConfigKey(path: "telegram.message_interval_ms", type: .int, defaultValue: .int(1000)),
+        ConfigKey(path: "telegram.retries", type: .int, defaultValue: .int(5)),
+        ConfigKey(path: "telegram.retry_delay_ms", type: .int, defaultValue: .int(1000)),
         ConfigKey(path: "telegram.notify", type: .bool, defaultValue: .bool(true)),
         ConfigKey(path: "telegram.failure_chat_id", type: .string, defaultValue: nil),
     ]

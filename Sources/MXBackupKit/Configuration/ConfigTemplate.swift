@@ -71,6 +71,8 @@ public enum ConfigTemplate {
       api_url: https://api.telegram.org   # or a self-hosted Bot API server (then part_size may exceed 20 MiB)
       part_size: 19922944           # bytes per part (19 MiB): bots can download at most 20 MB per file
       message_interval_ms: 1000     # pause between messages (about one per second per chat)
+      retries: 5                    # attempts per call; 429 waits retry_after, 5xx/timeouts back off
+      retry_delay_ms: 1000          # first backoff, doubled each time
       notify: true                  # a status message after backup, push, restore, rollback, drill
       # failure_chat_id: "-100987"  # failures go here instead
 

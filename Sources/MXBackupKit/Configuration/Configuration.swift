@@ -198,7 +198,8 @@ public struct Configuration: Sendable {
 
     /// A store by name, with retries around it.
     public func store(_ name: String, console: Console, manifestMessageID: Int? = nil) throws -> BackupStore {
-        let policy = RetryPolicy(console: console)
+        let policy = RetryPolicy(attempts: max(1, int("telegram.retries") ?? 5),
+                                 initialDelay: Double(int("telegram.retry_delay_ms") ?? 1000) / 1000, console: console)
         switch name {
         case "telegram":
             let base = TelegramStore(api: try telegramAPI(), partSize: int("telegram.part_size") ?? 19 * 1024 * 1024,

@@ -96,7 +96,9 @@ public struct TelegramStore: BackupStore {
         document.index[0].messageIds.append(sent.id)
         try api.pin(sent.id)
         try FileSink.writeAtomically(try document.encoded(), to: Self.indexPath(stateDirectory))
-        for entry in dropped { _ = deleteMessages(entry) }
+        for entry in dropped {
+            if let note = deleteMessages(entry).note { retry.console.warn("retention: \(entry.name) left the offsite index, but \(note)") }
+        }
     }
 
     private func previousMessageId(_ previous: TelegramManifest?) -> Int? {
