@@ -20,23 +20,19 @@ public struct TelegramBotAPI: Sendable {
         self.chatID = chatID
     }
 
-    /// Calls a method with form fields (and optionally one file) and returns its `result`.
-    func call(_ method: String, fields: [String: String], file: (field: String, name: String, data: Data)? = nil) throws -> Any {
+    /// Calls a method with form fields and returns its `result`.
+    func call(_ method: String, fields: [String: String]) throws -> Any {
+        var form = MultipartForm()
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) { form.field(name, value) }
+        return try call(method, form: form)
+    }
+
+    func call(_ method: String, form: MultipartForm) throws -> Any {
         let url = URL(string: "\(baseURL)/bot\(token)/\(method)")!
-        let boundary = "mxbackup-\(UUID().uuidString)"
-        var body = Data()
-        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
-            body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
-        }
-        if let file {
-            body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
-            body += file.data
-            body += Data("\r\n".utf8)
-        }
-        body += Data("--\(boundary)--\r\n".utf8)
+        let body = form.finished()
         let response: HTTPClient.Response
         do {
-            response = try http.send("POST", url, headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"], body: body)
+            response = try http.send("POST", url, headers: ["Content-Type": "multipart/form-data; boundary=\(form.boundary)"], body: body)
         } catch {
             throw StoreError.transient("Telegram \(method): \((error as? HTTPClient.TransportError)?.description ?? "transfer failed")")
         }
@@ -76,8 +72,18 @@ public struct TelegramBotAPI: Sendable {
     }
 
     public func sendDocument(name: String, data: Data, caption: String) throws -> Message {
-        try Self.message(call("sendDocument", fields: ["chat_id": chatID, "caption": caption, "disable_content_type_detection": "true"],
-                              file: ("document", name, data)))
+        try sendDocument(name: name, size: data.count) { $0 += data; return caption }
+    }
+
+    /// - Parameter append: adds the document's `size` bytes to the request body and returns the caption;
+    ///   the caption field follows the file in the form, so it may describe bytes hashed on the way.
+    public func sendDocument(name: String, size: Int, append: (inout Data) throws -> String) throws -> Message {
+        var form = MultipartForm(capacity: size)
+        form.field("chat_id", chatID)
+        form.field("disable_content_type_detection", "true")
+        let caption = try form.file("document", name: name, append)
+        form.field("caption", caption)
+        return try Self.message(call("sendDocument", form: form))
     }
 
     public func sendMessage(_ html: String, chat: String? = nil) throws {
@@ -125,4 +131,25 @@ public struct TelegramBotAPI: Sendable {
         }
         return response.body
     }
+}
+
+/// A multipart/form-data body, built in one buffer (a file part is appended straight into it).
+struct MultipartForm {
+    let boundary = "mxbackup-\(UUID().uuidString)"
+    private var body: Data
+
+    init(capacity: Int = 0) { body = Data(capacity: capacity + 4096) }
+
+    mutating func field(_ name: String, _ value: String) {
+        body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+    }
+
+    mutating func file<T>(_ field: String, name: String, _ append: (inout Data) throws -> T) rethrows -> T {
+        body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(name)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+        let result = try append(&body)
+        body += Data("\r\n".utf8)
+        return result
+    }
+
+    func finished() -> Data { body + Data("--\(boundary)--\r\n".utf8) }
 }

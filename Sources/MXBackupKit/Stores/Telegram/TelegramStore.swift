@@ -52,16 +52,25 @@ public struct TelegramStore: BackupStore {
             try Interrupts.shared.checkpoint()
             let offset = Int64(index) * Int64(partSize)
             let length = Int(min(Int64(partSize), manifest.file.size - offset))
-            var data = Data(count: length)
-            let read = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(offset)) }
-            guard read == length else { throw StoreError.permanent("\(path): short read at \(offset)") }
-            let sha = data.withUnsafeBytes { bytes -> String in
-                let hasher = SHA256Hasher()
-                hasher.update(bytes)
-                return hasher.finalize()
+            // The part goes from the file straight into the request body (held in memory once); its hash
+            // is taken on the way and the caption that carries it follows the file in the form.
+            let hasher = SHA256Hasher()
+            var sha = ""
+            let message = try api.sendDocument(name: "\(name).part\(String(format: "%03d", index + 1))", size: length) { body in
+                let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+                defer { chunk.deallocate() }
+                var done = 0
+                while done < length {
+                    let n = pread(fd, chunk.baseAddress, min(chunk.count, length - done), off_t(offset) + off_t(done))
+                    guard n > 0 else { throw StoreError.permanent("\(path): short read at \(offset + Int64(done))") }
+                    let bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<n])
+                    hasher.update(bytes)
+                    body.append(contentsOf: bytes)
+                    done += n
+                }
+                sha = hasher.finalize()
+                return "mxbackup \(name) part \(index + 1)/\(count), \(length) bytes, sha256 \(sha)"
             }
-            let caption = "mxbackup \(name) part \(index + 1)/\(count), \(length) bytes, sha256 \(sha)"
-            let message = try api.sendDocument(name: "\(name).part\(String(format: "%03d", index + 1))", data: data, caption: caption)
             guard let fileId = message.fileId else { throw StoreError.permanent("Telegram sendDocument: no file id in the answer") }
             state.parts.append(.init(index: index, messageId: message.id, fileId: fileId, offset: offset, size: Int64(length), sha256: sha))
             try saveState(state, name)
