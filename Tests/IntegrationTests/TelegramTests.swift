@@ -44,6 +44,15 @@ import Testing
         #expect(restored.exitCode == 0, "\(restored.stderr)")
         #expect(try box.cluster.scalar("SELECT count(*) FROM filler", database: fresh.database + "_tg") == "700000")
         expectNoToken(bot, [backup, listed, fetched, restored])
+
+        // Why parts: a whole file over 20 MB goes up (a self-hosted server allows bigger parts) but a bot
+        // cannot download it from Telegram's servers, which the stand-in enforces like Telegram.
+        let whole = try Sandbox(fixture: false)
+        let otherChat = try FakeBotAPI()
+        try whole.writeConfig(extra: otherChat.config(partSize: 64 * 1024 * 1024, extra: "  retries: 1"))
+        #expect(try whole.run(["push", file]).exitCode == 0)
+        let tooBig = try whole.run(["fetch", "--from", "telegram", "latest"])
+        #expect(tooBig.exitCode == 1 && tooBig.stderr.contains("file is too big"), "\(tooBig.stderr)")
     }
 
     @Test func anInterruptedUploadResumesWithoutSendingPartsAgain() throws {
