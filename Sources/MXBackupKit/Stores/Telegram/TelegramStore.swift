@@ -43,6 +43,7 @@ public struct TelegramStore: BackupStore {
         let current = try newestManifest()
         if let entry = current?.index.first(where: { $0.name == name }), entry.sha256 == manifest.file.sha256 { return }
 
+        try BackupDirectory.prepare(stateDirectory, console: retry.console)  // upload progress is kept there
         var state = loadState(name, sha256: manifest.file.sha256)
         let count = max(1, Int((manifest.file.size + Int64(partSize) - 1) / Int64(partSize)))
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
