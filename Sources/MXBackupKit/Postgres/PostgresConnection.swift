@@ -38,19 +38,20 @@ public struct PostgresConnection: Sendable, Equatable {
     }
 
     /// A client tool run against this connection (optionally another database on the same server).
-    public func tool(_ name: String, _ arguments: [String], database: String? = nil) -> ProcessSpec {
-        command(binDir.map { ($0 as NSString).appendingPathComponent(name) } ?? name, arguments, database: database)
+    /// - Parameter environment: more variables for the tool (passed into the container too).
+    public func tool(_ name: String, _ arguments: [String], database: String? = nil, environment: [String: String] = [:]) -> ProcessSpec {
+        command(binDir.map { ($0 as NSString).appendingPathComponent(name) } ?? name, arguments, database: database, environment: environment)
     }
 
     /// Any program run where the client tools run (here, or inside the container), with the connection environment.
-    public func command(_ program: String, _ arguments: [String], database: String? = nil) -> ProcessSpec {
-        var env: [String: String] = [
+    public func command(_ program: String, _ arguments: [String], database: String? = nil, environment: [String: String] = [:]) -> ProcessSpec {
+        var env: [String: String] = environment.merging([
             "PGPORT": String(port),
             "PGUSER": user,
             "PGDATABASE": database ?? self.database,
             "PGAPPNAME": "mxbackup",
             "PGCONNECT_TIMEOUT": "10",
-        ]
+        ]) { _, connection in connection }
         if let host { env["PGHOST"] = host }
         if let password = password ?? passwordFromPassfile() { env["PGPASSWORD"] = password }
         // Ambient settings that would silently redirect or alter the connection.

@@ -3,6 +3,9 @@ import Foundation
 /// Streams plain SQL into `psql` with errors fatal (ON_ERROR_STOP): the first failing statement stops
 /// the load and becomes the error, instead of being ignored as in the legacy restore.
 public enum SQLLoader {
+    /// Memory for CREATE INDEX during a load; 256 MB is safe on any server that runs Synapse.
+    public static let maintenanceWorkMem = "256MB"
+
     /// - Parameters:
     ///   - preamble: SQL sent before the dump (e.g. `SET ROLE synapse;` so objects get the right owner).
     ///   - postamble: SQL sent after it (checks that raise an error, so that a single transaction rolls back).
@@ -14,8 +17,12 @@ public enum SQLLoader {
                             preamble: String = "", postamble: String = "", singleTransaction: Bool = false,
                             beforeCommit: () throws -> Void = {},
                             observe: (UnsafeRawBufferPointer) -> Void = { _ in }) throws {
+        // Settings of this loading session only (nothing persists in the restored database): no wait for
+        // each commit to reach the disk (a crashed load is thrown away anyway; the restore's final checks
+        // and the swap happen on other connections), and more memory for the index builds at the end.
         let spec = connection.tool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-o", "/dev/null"]
-                                           + (singleTransaction ? ["--single-transaction"] : []), database: database)
+                                           + (singleTransaction ? ["--single-transaction"] : []), database: database,
+                                   environment: ["PGOPTIONS": "-c synchronous_commit=off -c maintenance_work_mem=\(maintenanceWorkMem)"])
         let psql = try PipedChild(spec, input: true, output: false)
         let child = psql.process
         var inputError: Error?
