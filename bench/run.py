@@ -23,8 +23,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "bench" / ".work"
+WORK = ROOT / "bench" / ".work"  # --work changes it
 CORES = os.cpu_count() or 1
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def sh(command, env=None, check=True, capture=False):
@@ -35,7 +42,7 @@ def sh(command, env=None, check=True, capture=False):
 class Cluster:
     def __init__(self):
         self.dir = WORK / "pg"
-        self.port = int(os.environ.get("MXBACKUP_BENCH_PORT", "55477"))
+        self.port = free_port()
 
     def start(self):
         sh(f"{ROOT}/scripts/pg-cluster.sh start {self.dir} {self.port}")
@@ -87,12 +94,15 @@ def timed(command, env, watch_name=None):
 
 
 def main():
+    global WORK
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-gb", type=float, default=1.0, help="target pg_database_size (default 1.0; 0.2 and 4 are the other scales)")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmark.md"))
     parser.add_argument("--binary", default=None, help="mxbackup binary (default: a release build)")
+    parser.add_argument("--work", default=str(ROOT / "bench" / ".work"), help="scratch directory (default bench/.work)")
     args = parser.parse_args()
+    WORK = Path(args.work).resolve()
 
     if args.binary:
         binary = args.binary
@@ -116,7 +126,7 @@ def main():
 def run(args, binary, cluster):
     env = cluster.env()
     cluster.create("synapse")
-    events = max(20_000, int(args.size_gb * 650_000))
+    events = max(5_000, int(args.size_gb * 380_000))  # calibrated here: ~2.6 GB per million events
     print(f"building the database ({events} events)…", flush=True)
     sh(f"psql -X -q -v ON_ERROR_STOP=1 -f {ROOT}/fixtures/synapse_sample.sql >/dev/null && psql -X -q -v ON_ERROR_STOP=1 -v events={events} -f {ROOT}/bench/generate.sql", env=env)
     db_size = int(sh("psql -X -At -c 'SELECT pg_database_size(current_database())'", env=env, capture=True).stdout)
@@ -128,6 +138,7 @@ def run(args, binary, cluster):
     sh("gpg --batch --passphrase '' --quick-generate-key 'bench <bench@example.org>' future-default default never 2>/dev/null", env=genv)
     fpr = [l.split(":")[9] for l in sh("gpg --with-colons --list-keys", env=genv, capture=True).stdout.splitlines() if l.startswith("fpr")][0]
 
+    health_port = free_port()
     config = WORK / "mxbackup.yaml"
     config.write_text(f"""postgres:
   host: 127.0.0.1
@@ -140,7 +151,7 @@ backup:
 gpg:
   recipients: [{fpr}]
 synapse:
-  url: http://127.0.0.1:{cluster.port + 1}
+  url: http://127.0.0.1:{health_port}
 services:
   kind: command
   stop_command: "true"
@@ -149,7 +160,7 @@ services:
     config.chmod(0o600)
     menv = dict(genv, MXBACKUP_CONFIG=str(config))
     # A stand-in for Synapse's /health (the services themselves are stand-ins too: `true`).
-    subprocess.Popen([sys.executable, str(ROOT / "fixtures" / "fake_synapse.py"), "--port", str(cluster.port + 1),
+    subprocess.Popen([sys.executable, str(ROOT / "fixtures" / "fake_synapse.py"), "--port", str(health_port),
                       "--max-compat", "999", "--pidfile", str(WORK / "synapse.pid")], env=env,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     legacy = WORK / "legacy"

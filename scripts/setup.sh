@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, the demo and the tests need, if it is missing (Debian; run as root or with sudo).
 set -euo pipefail
-packages=(postgresql postgresql-client gnupg zstd pigz libzstd-dev zlib1g-dev libssl-dev pkg-config util-linux libpq-dev gcc python3-venv redis-server)
+packages=(postgresql postgresql-client gnupg zstd pigz libzstd-dev zlib1g-dev libssl-dev pkg-config util-linux libpq-dev gcc python3-venv redis-server time)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
