@@ -358,4 +358,22 @@ import Testing
         #expect(!refused.stderr.contains(password))
         #expect(try box.cluster.contentChecksums(database: box.database) == before)
     }
+
+    @Test func aSessionMxbackupMayNotEndStopsTheSwapCleanly() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        let before = try box.cluster.contentChecksums(database: box.database)
+        // A superuser's session on the live database (an operator's psql): the Synapse role cannot end it.
+        var spec = PostgresConnection(host: box.cluster.directory + "/socket", port: box.cluster.port, user: "postgres", database: box.database)
+            .tool("psql", ["-X", "-c", "SELECT pg_sleep(60)"])
+        if getuid() == 0 { spec = ProcessSpec("runuser", ["-u", "postgres", "--", "env"] + spec.environment.map { "\($0.key)=\($0.value)" } + ["psql"] + spec.arguments) }
+        let session = try ChildProcess(spec, descriptors: [:])
+        defer { session.signalGroup(SIGKILL); session.wait() }
+        #expect(waitUntil(seconds: 10) { (try? box.cluster.superuser("SELECT count(*) FROM pg_stat_activity WHERE datname = '\(box.database)' AND usename = 'postgres'").first?.first) == "1" })
+        let result = try box.run(["restore", try box.onlyBackup(), "--yes"])
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.contains("may not end: postgres") && result.stderr.contains("nothing was renamed"), "\(result.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+        #expect(try scratchLeftovers(box).isEmpty)
+    }
 }

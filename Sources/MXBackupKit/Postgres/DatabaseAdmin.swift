@@ -33,14 +33,21 @@ public struct DatabaseAdmin: Sendable {
         try run("DROP DATABASE IF EXISTS \(SQL.identifier(database))")
     }
 
-    /// Ends every other session on the database; retried because a pooled client may reconnect.
+    /// Ends every other client session on the database; retried because a pooled client may reconnect.
+    /// Autovacuum workers (no user) are left alone: PostgreSQL itself stops them for a rename or drop.
+    /// (`backend_type` is hidden from a normal role for other users' sessions, hence the user test.) Sessions of
+    /// a superuser cannot be ended by a normal role and are named in the error instead.
     public func terminateSessions(_ database: String) throws {
-        for _ in 0..<20 {
-            let left = try run("""
-                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE datname = \(SQL.literal(database)) AND pid <> pg_backend_pid()
-                """).first?.first ?? "0"
-            if left == "0" { return }
+        let others = "FROM pg_stat_activity a WHERE a.datname = \(SQL.literal(database)) AND a.pid <> pg_backend_pid() AND a.usesysid IS NOT NULL AND coalesce(a.backend_type, 'client backend') = 'client backend'"
+        let mayEnd = "((SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR NOT coalesce((SELECT rolsuper FROM pg_roles r WHERE r.oid = a.usesysid), false))"
+        for _ in 0..<40 {
+            let ended = try run("SELECT count(pg_terminate_backend(a.pid)) \(others) AND \(mayEnd)").first?.first ?? "0"
+            let remaining = try run("SELECT count(*) \(others)").first?.first ?? "0"
+            if remaining == "0" { return }
+            if ended == "0" {
+                let who = try run("SELECT string_agg(DISTINCT a.usename || coalesce(' (' || nullif(a.application_name, '') || ')', ''), ', ') \(others)").first?.first ?? "?"
+                throw MXError.failed("sessions on \(database) that \(connection.user) may not end: \(who): close them, or run mxbackup as a superuser")
+            }
             Thread.sleep(forTimeInterval: 0.25)
         }
         throw MXError.failed("sessions on \(database) keep coming back: is every Synapse process (workers too) stopped?")
