@@ -12,7 +12,7 @@ struct BackupCommand: ParsableCommand {
     @Option(help: "zstd or gzip (backup.compression, default zstd; gzip gives the legacy .sql.gz).")
     var compression: String?
 
-    @Option(help: "Compression level (backup.level, default 3 for zstd, 6 for gzip).")
+    @Option(help: "Compression level (backup.level, default 1 for zstd, 6 for gzip).")
     var level: Int?
 
     @Option(name: .customLong("encrypt-to"), help: ArgumentHelp("Encrypt to this GPG key (repeatable; gpg.recipients).", valueName: "FPR"))

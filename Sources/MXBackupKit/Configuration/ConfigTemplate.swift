@@ -22,7 +22,7 @@ public enum ConfigTemplate {
     backup:
       dir: ./backups                # created 0700; backups are written 0600
       compression: zstd             # zstd (multi-threaded) or gzip (the legacy .sql.gz)
-      # level: 3                    # zstd 1-19 (default 3), gzip 1-9 (default 6)
+      # level: 1                    # zstd 1-19 (default 1), gzip 1-9 (default 6)
       threads: 0                    # zstd worker threads; 0 = one per core
       include_one_time_keys: false  # Synapse's docs: restoring one-time keys breaks E2E decryption
       offsite: []                   # stores each backup is pushed to after it is written: [telegram]
