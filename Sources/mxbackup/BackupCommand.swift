@@ -18,8 +18,7 @@ struct BackupCommand: ParsableCommand {
     @Option(name: .customLong("encrypt-to"), help: ArgumentHelp("Encrypt to this GPG key (repeatable; gpg.recipients).", valueName: "FPR"))
     var encryptTo: [String] = []
 
-    @Option(help: ArgumentHelp("Encrypt symmetrically with the passphrase in this file (gpg.passphrase_file).", valueName: "FILE"))
-    var passphraseFile: String?
+    @OptionGroup var passphrase: PassphraseOption
 
     @Flag(help: "Also back up e2e_one_time_keys_json's rows (backup.include_one_time_keys, default off).")
     var includeOneTimeKeys = false
@@ -38,9 +37,7 @@ struct BackupCommand: ParsableCommand {
             }
             if let level { extra["backup.level"] = .int(level) }
             if !encryptTo.isEmpty { extra["gpg.recipients"] = .list(encryptTo) }
-            if let passphraseFile {
-                extra["gpg.passphrase"] = .string(try Secrets.read(passphraseFile, key: "--passphrase-file"))
-            }
+            extra.merge(try passphrase.values()) { _, new in new }
             if includeOneTimeKeys { extra["backup.include_one_time_keys"] = .bool(true) }
             let config = try global.load(extra: extra)
             let console = global.console

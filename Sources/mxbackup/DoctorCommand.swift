@@ -9,16 +9,16 @@ struct DoctorCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "A backup older than this is a problem (e.g. 26h, 2d).")
-    var maxAge = "26h"
+    @OptionGroup var maxAge: MaxAgeOption
 
     @Flag(help: "Print the checks as JSON on stdout.")
     var json = false
 
     func run() throws {
-        guard let age = Format.parseDuration(maxAge) else {
-            Console.writeErr("mxbackup: --max-age: '\(maxAge)' is not a duration like 26h or 2d\n")
-            throw ExitCode(2)
+        let age: Double
+        do { age = try maxAge.seconds() } catch let error as MXError {
+            Console.writeErr("mxbackup: \(error.message)\n")
+            throw ExitCode(error.exitCode)
         }
         var checks: [Doctor.Check]
         do {

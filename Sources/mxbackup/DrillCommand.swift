@@ -20,17 +20,14 @@ struct DrillCommand: ParsableCommand {
     @Option(help: "The throwaway database (default <db>_drill_<UTC time>); it must not exist.")
     var targetDb: String?
 
-    @Option(help: ArgumentHelp("Passphrase of a symmetrically encrypted backup (gpg.passphrase_file).", valueName: "FILE"))
-    var passphraseFile: String?
+    @OptionGroup var passphrase: PassphraseOption
 
     @Flag(help: "Print the result as JSON on stdout.")
     var json = false
 
     func run() throws {
         try perform {
-            var extra: [String: ConfigValue] = [:]
-            if let passphraseFile { extra["gpg.passphrase"] = .string(try Secrets.read(passphraseFile, key: "--passphrase-file")) }
-            let config = try global.load(extra: extra)
+            let config = try global.load(extra: try passphrase.values())
             let console = global.console
             try BackupDirectory.prepare(config.backupDirectory, console: console)
             let source = try store.source(latest ? nil : file, config: config, console: console)

@@ -60,3 +60,28 @@ func printJSON<T: Encodable>(_ value: T) throws {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     Console.writeOut(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
 }
+
+/// `--passphrase-file` of every command that encrypts or reads symmetric backups (gpg.passphrase_file).
+struct PassphraseOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Passphrase of symmetrically encrypted backups, from a 0600 file (gpg.passphrase_file).", valueName: "FILE"))
+    var passphraseFile: String?
+
+    /// The passphrase as a configuration override, read with the secret-file checks.
+    func values() throws -> [String: ConfigValue] {
+        guard let passphraseFile else { return [:] }
+        return ["gpg.passphrase": .string(try Secrets.read(passphraseFile, key: "--passphrase-file"))]
+    }
+}
+
+/// `--max-age` of doctor and status.
+struct MaxAgeOption: ParsableArguments {
+    @Option(help: "A backup older than this is a problem (e.g. 26h, 2d).")
+    var maxAge = "26h"
+
+    func seconds() throws -> Double {
+        guard let seconds = Format.parseDuration(maxAge) else {
+            throw MXError.configuration("--max-age: '\(maxAge)' is not a duration like 26h or 2d")
+        }
+        return seconds
+    }
+}

@@ -30,8 +30,7 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: "Service control for this run: none, compose, systemd or command (services.kind).")
     var services: String?
 
-    @Option(help: ArgumentHelp("Passphrase for a symmetrically encrypted backup (gpg.passphrase_file).", valueName: "FILE"))
-    var passphraseFile: String?
+    @OptionGroup var passphrase: PassphraseOption
 
     @Flag(help: "Print the plan and every preflight result; change nothing.")
     var dryRun = false
@@ -66,7 +65,7 @@ struct RestoreCommand: ParsableCommand {
                 }
                 extra["restore.strategy"] = .string(strategy)
             }
-            if let passphraseFile { extra["gpg.passphrase"] = .string(try Secrets.read(passphraseFile, key: "--passphrase-file")) }
+            extra.merge(try passphrase.values()) { _, new in new }
             let config = try global.load(extra: extra)
             let console = global.console
             try BackupDirectory.prepare(config.backupDirectory, console: console)

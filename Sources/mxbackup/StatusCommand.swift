@@ -10,18 +10,14 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "A backup older than this is stale (e.g. 26h, 2d).")
-    var maxAge = "26h"
+    @OptionGroup var maxAge: MaxAgeOption
 
     @Flag(help: "Print the status as JSON on stdout.")
     var json = false
 
     func run() throws {
         try perform {
-            guard let age = Format.parseDuration(maxAge) else {
-                throw MXError.configuration("--max-age: '\(maxAge)' is not a duration like 26h or 2d")
-            }
-            let report = try StatusReport.gather(try global.load(), maxAge: age)
+            let report = try StatusReport.gather(try global.load(), maxAge: try maxAge.seconds())
             if json { try printJSON(report) } else { Console.writeOut(report.text) }
             if report.exitCode != 0 { throw ExitCode(report.exitCode) }
         }

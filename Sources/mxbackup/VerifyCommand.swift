@@ -18,17 +18,14 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Every backup in the backup directory.")
     var all = false
 
-    @Option(help: ArgumentHelp("Passphrase of symmetrically encrypted backups (gpg.passphrase_file).", valueName: "FILE"))
-    var passphraseFile: String?
+    @OptionGroup var passphrase: PassphraseOption
 
     @Flag(help: "Print the verdicts as JSON on stdout.")
     var json = false
 
     func run() throws {
         try perform {
-            var extra: [String: ConfigValue] = [:]
-            if let passphraseFile { extra["gpg.passphrase"] = .string(try Secrets.read(passphraseFile, key: "--passphrase-file")) }
-            let config = try global.load(extra: extra)
+            let config = try global.load(extra: try passphrase.values())
             let catalog = try BackupCatalog.scan(config.backupDirectory)
             var targets = files
             if all { targets += catalog.entries.map(\.path) }

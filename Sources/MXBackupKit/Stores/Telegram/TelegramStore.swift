@@ -174,9 +174,6 @@ public struct TelegramStore: BackupStore {
         return ChecksummedSource(parts, sha256: document.backup.file.sha256, size: document.backup.file.size, name: document.backup.file.name)
     }
 
-    /// The backup's own manifest, as stored with it.
-    public func backupManifest(_ name: String) throws -> Manifest { try manifest(of: name).backup }
-
     public func delete(_ name: String) throws -> (deleted: Bool, note: String?) {
         guard let entry = try newestManifest()?.index.first(where: { $0.name == name }) else { return (false, "not offsite") }
         return deleteMessages(entry)
