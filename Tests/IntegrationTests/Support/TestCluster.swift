@@ -78,6 +78,9 @@ final class TestCluster: Sendable {
         let tables = try PostgresClient(connection(database: database)).query(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").map { $0[0] }
         var sums: [String: String] = [:]
+        // The structure too: a restore must bring back every index and constraint.
+        sums["(indexes)"] = try scalar("SELECT coalesce(string_agg(indexdef, E'\\n' ORDER BY indexdef), '') FROM pg_indexes WHERE schemaname = 'public'", database: database)
+        sums["(constraints)"] = try scalar("SELECT coalesce(string_agg(conrelid::regclass || ' ' || pg_get_constraintdef(oid), E'\\n' ORDER BY conrelid::regclass::text, pg_get_constraintdef(oid)), '') FROM pg_constraint WHERE connamespace = 'public'::regnamespace", database: database)
         for table in tables {
             sums[table] = try scalar("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '') FROM public.\(table) t", database: database)
         }
