@@ -123,6 +123,31 @@ struct LineAssembler {
     }
 }
 
+/// Bytes waiting to be read by a filter's consumer. Drained storage is reused: a queue that is filled and
+/// emptied by turns keeps the size of one chunk, not of the stream.
+struct ByteQueue {
+    private var bytes: [UInt8] = []
+    private var offset = 0
+
+    var isEmpty: Bool { offset == bytes.count }
+
+    mutating func appendLine(_ line: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: line)
+        bytes.append(0x0A)
+    }
+
+    mutating func pop(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let n = min(buffer.count, bytes.count - offset)
+        bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+        offset += n
+        if offset == bytes.count {
+            bytes.removeAll(keepingCapacity: true)
+            offset = 0
+        }
+        return n
+    }
+}
+
 /// `COPY public.events (topological_ordering, event_id, …) FROM stdin;` — the header of a table's data.
 enum CopyHeader {
     private static let prefix = Array("COPY ".utf8)

@@ -9,7 +9,7 @@ public final class TableDataFilter: ByteSource {
     private var lines = LineAssembler()
     private var inSelectedCopy = false
     private var inOtherCopy = false
-    private var pending = Data()
+    private var pending = ByteQueue()
     private var ended = false
     private let input = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
     /// Tables whose COPY block was passed on.
@@ -29,15 +29,12 @@ public final class TableDataFilter: ByteSource {
             if n == 0 { ended = true; break }
             lines.feed(UnsafeRawBufferPointer(rebasing: input[0..<n])) { line($0) }
         }
-        let n = min(buffer.count, pending.count)
-        pending.copyBytes(to: buffer.bindMemory(to: UInt8.self), count: n)
-        pending.removeFirst(n)
-        return n
+        return pending.pop(into: buffer)
     }
 
     private func line(_ text: UnsafeRawBufferPointer) {
         if inSelectedCopy || inOtherCopy {
-            if inSelectedCopy { pending.append(contentsOf: text); pending.append(0x0A) }
+            if inSelectedCopy { pending.appendLine(text) }
             if text.count == 2 && text[0] == 0x5C && text[1] == 0x2E { inSelectedCopy = false; inOtherCopy = false }
             return
         }
@@ -45,8 +42,7 @@ public final class TableDataFilter: ByteSource {
         if tables.contains(table) {
             inSelectedCopy = true
             found.insert(table)
-            pending.append(contentsOf: text)
-            pending.append(0x0A)
+            pending.appendLine(text)
         } else {
             inOtherCopy = true
         }

@@ -31,7 +31,7 @@ extension RestoreOperation {
                 try admin.create(plan.live, owner: plan.owner)
             }
             try stream(options.source, expectedSHA256: plan.inspection.sha256, sqlBytes: plan.inspection.sqlBytes,
-                       into: plan.live, parallel: true, step: "load \(Format.bytes(plan.inspection.sqlBytes)) of SQL", timeline: timeline)
+                       into: plan.live, step: "load \(Format.bytes(plan.inspection.sqlBytes)) of SQL", timeline: timeline)
             try checkAndAnalyze(plan, database: plan.live, timeline: timeline)
             try Interrupts.shared.checkpoint()
             if let problem = Interrupts.shared.critical({ swap.startAndCheck(timeline) }) {

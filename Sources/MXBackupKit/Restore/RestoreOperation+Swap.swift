@@ -12,7 +12,7 @@ extension RestoreOperation {
         do {
             try Interrupts.shared.checkpoint()
             try stream(options.source, expectedSHA256: plan.inspection.sha256, sqlBytes: plan.inspection.sqlBytes,
-                       into: database, parallel: true, step: "load \(Format.bytes(plan.inspection.sqlBytes)) of SQL", timeline: timeline)
+                       into: database, step: "load \(Format.bytes(plan.inspection.sqlBytes)) of SQL", timeline: timeline)
             try checkAndAnalyze(plan, database: database, timeline: timeline)
             try Interrupts.shared.checkpoint()
         } catch {

@@ -219,20 +219,12 @@ public struct RestoreOperation {
     /// - Parameters:
     ///   - tables: only these tables' data (`--tables`).
     ///   - expectedSHA256: the file must still be the one the preflight read.
-    ///   - parallel: build indexes and constraints over several sessions after the data (loads that
-    ///     are not one transaction, into a database nobody uses yet).
     func stream(_ file: BackupSource, expectedSHA256: String, sqlBytes: Int64, into database: String, tables: Set<String>? = nil,
-                preamble: String = "", postamble: String = "", singleTransaction: Bool = false, parallel: Bool = false,
+                preamble: String = "", postamble: String = "", singleTransaction: Bool = false,
                 step: String, timeline: Timeline) throws {
-        var splitter: PostDataSplitter?
         try timeline.measure(step) {
             let reader = try BackupReader(source: file, gpg: gpg, passphrase: passphrase, connection: connection)
-            var source: ByteSource = tables.map { TableDataFilter(reader, tables: $0) } ?? reader
-            if parallel {
-                let split = PostDataSplitter(source)
-                splitter = split
-                source = split
-            }
+            let source: ByteSource = tables.map { TableDataFilter(reader, tables: $0) } ?? reader
             var loaded: Int64 = 0
             var last = Date()
             let started = Date()
@@ -258,13 +250,6 @@ public struct RestoreOperation {
                 console.endProgress()
                 reader.cancel()
                 throw error
-            }
-        }
-        if let split = splitter, !split.postData.isEmpty {
-            let sessions = max(2, ProcessInfo.processInfo.activeProcessorCount)
-            try timeline.measure("build indexes and constraints (\(sessions) sessions)") {
-                try PostDataRunner.run(split.postData, settings: split.settings, into: database, connection: connection, sessions: sessions,
-                                       preamble: owner == connection.user ? "" : "SET ROLE \(SQL.identifier(owner));\n")
             }
         }
     }
