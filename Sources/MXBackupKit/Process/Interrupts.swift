@@ -50,7 +50,19 @@ public final class Interrupts: @unchecked Sendable {
         guard first else { emergencyExit(sig) }
         Console.writeErr("\nmxbackup: received signal \(sig), stopping…\n")
         for group in targets { kill(-group, SIGTERM) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + gracePeriod) { [self] in emergencyExit(sig) }
+        armEmergencyExit(sig, after: gracePeriod)
+    }
+
+    /// The last resort when unwinding takes too long; it waits while a critical section (a swap, a
+    /// safety-backup reload) is running, since stopping there would leave things half way.
+    private func armEmergencyExit(_ sig: Int32, after seconds: Double) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+            if lock.withLock({ criticalDepth > 0 }) {
+                armEmergencyExit(sig, after: 1)
+            } else {
+                emergencyExit(sig)
+            }
+        }
     }
 
     private func emergencyExit(_ sig: Int32) -> Never {
