@@ -9,8 +9,10 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Backup files (default: --latest).")
+    @Argument(help: "Backup files, or with --from the stored backups' names (default: --latest).")
     var files: [String] = []
+
+    @OptionGroup var store: StoreOptions
 
     @Flag(help: "The newest backup in the backup directory.")
     var latest = false
@@ -26,17 +28,31 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         try perform {
             let config = try global.load(extra: try passphrase.values())
-            let catalog = try BackupCatalog.scan(config.backupDirectory)
-            var targets = files
-            if all { targets += catalog.entries.map(\.path) }
-            if latest || (files.isEmpty && !all) {
-                guard let newest = catalog.entries.first else { throw MXError.refused("no backups in \(config.backupDirectory) to verify") }
-                targets.append(newest.path)
-            }
             let verifier = BackupVerifier(gpg: config.gpg, passphrase: config.secret("gpg.passphrase"), connection: config.postgres)
+            var targets: [(name: String, check: () -> BackupVerifier.Verdict)] = []
+            if let from = store.from {
+                // Offsite copies, streamed from the store (nothing written to disk).
+                let backups = try config.store(from, console: global.console, manifestMessageID: store.manifestMessage)
+                let stored = try backups.list()
+                let chosen = all ? stored : (files.isEmpty || latest ? Array(stored.prefix(1)) : []) + stored.filter { files.contains($0.name) }
+                guard !chosen.isEmpty else { throw MXError.refused("\(backups.description): no such backup (kept: \(stored.map(\.name).joined(separator: ", ")))") }
+                targets = chosen.map { backup in
+                    let source = BackupSource.store(backups, label: from, name: backup.name, manifest: backup.manifest)
+                    return (source.name, { verifier.verify(source) })
+                }
+            } else {
+                let catalog = try BackupCatalog.scan(config.backupDirectory)
+                var paths = files
+                if all { paths += catalog.entries.map(\.path) }
+                if latest || (files.isEmpty && !all) {
+                    guard let newest = catalog.entries.first else { throw MXError.refused("no backups in \(config.backupDirectory) to verify") }
+                    paths.append(newest.path)
+                }
+                targets = paths.map { path in (path, { verifier.verify(path) }) }
+            }
             var verdicts: [BackupVerifier.Verdict] = []
-            for file in targets {
-                let verdict = verifier.verify(file)
+            for (file, check) in targets {
+                let verdict = check()
                 verdicts.append(verdict)
                 try? BackupDirectory.prepare(config.backupDirectory, console: global.console)
                 do {

@@ -33,7 +33,17 @@ public struct BackupVerifier {
             return Verdict(file: path, ok: false, detail: "its manifest \(Manifest.path(forBackup: path)) is missing: the checksum cannot be checked", sha256: nil)
         }
         do {
-            let inspection = try BackupInspection.inspect(try .file(path), gpg: gpg, passphrase: passphrase, connection: connection)
+            return verify(try .file(path))
+        } catch {
+            return Verdict(file: path, ok: false, detail: (error as? MXError)?.message ?? "\(error)", sha256: nil)
+        }
+    }
+
+    /// A backup from any source: a local file or a store's stream.
+    public func verify(_ source: BackupSource) -> Verdict {
+        let path = source.name
+        do {
+            let inspection = try BackupInspection.inspect(source, gpg: gpg, passphrase: passphrase, connection: connection)
             let missing = Self.synapseTables.filter { inspection.tableRows[$0] == nil }
             guard missing.isEmpty else {
                 return Verdict(file: path, ok: false, detail: "not a complete Synapse dump: no \(missing.joined(separator: ", "))", sha256: inspection.sha256)
