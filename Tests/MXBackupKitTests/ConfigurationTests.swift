@@ -113,6 +113,12 @@ import Testing
         #expect(layer["synapse.server_name"] == .string("matrix.example.org"))
     }
 
+    @Test func telegramComesFromTheEnvironmentToo() throws {
+        let layer = ConfigLayer.secretEnvironment(["MXBACKUP_TELEGRAM_BOT_TOKEN": "1:x", "MXBACKUP_TELEGRAM_CHAT_ID": "-100"])
+        let api = try Configuration(layers: [.defaults, layer], configFile: nil).telegramAPI()
+        #expect(api.chatID == "-100")
+    }
+
     @Test func renderedConfigurationNeverShowsSecrets() throws {
         let secrets = ConfigLayer(origin: "env", values: ["postgres.password": .string("pw-1"), "telegram.bot_token": .string("tok-2")])
         let text = try Configuration(layers: [.defaults, secrets], configFile: nil).rendered()

@@ -44,12 +44,13 @@ public struct ConfigLayer: Sendable {
         return layer
     }
 
-    /// Secrets given to mxbackup itself through the environment.
+    /// Secrets (and the Telegram chat that goes with the token) given to mxbackup through the environment.
     public static func secretEnvironment(_ env: [String: String]) -> ConfigLayer {
         var layer = ConfigLayer(origin: "environment (MXBACKUP_*)")
         let names = ["MXBACKUP_POSTGRES_PASSWORD": "postgres.password",
                      "MXBACKUP_GPG_PASSPHRASE": "gpg.passphrase",
-                     "MXBACKUP_TELEGRAM_BOT_TOKEN": "telegram.bot_token"]
+                     "MXBACKUP_TELEGRAM_BOT_TOKEN": "telegram.bot_token",
+                     "MXBACKUP_TELEGRAM_CHAT_ID": "telegram.chat_id"]
         for (variable, key) in names {
             if let v = env[variable], !v.isEmpty { layer[key] = .string(v) }
         }

@@ -6,7 +6,7 @@ public enum ConfigTemplate {
     #   > --env-file (legacy .env) > --homeserver-config (Synapse's database.args) > PG* variables > defaults.
     # Secrets: give `<key>_file: /path` (a file only you can read, mode 600), or the secret inline
     # (only if this file itself is mode 600), or the environment (MXBACKUP_POSTGRES_PASSWORD,
-    # MXBACKUP_GPG_PASSPHRASE, MXBACKUP_TELEGRAM_BOT_TOKEN; PGPASSWORD also works).
+    # MXBACKUP_GPG_PASSPHRASE, MXBACKUP_TELEGRAM_BOT_TOKEN; PGPASSWORD also works; MXBACKUP_TELEGRAM_CHAT_ID too).
 
     postgres:
       # host: /var/run/postgresql   # host name or unix socket directory; default: libpq's default socket
