@@ -4,12 +4,6 @@ import Testing
 
 /// verify, drill, doctor and status: each problem provoked for real and reported with its reason or fix.
 @Suite struct CheckTests {
-    private func flip(_ path: String, at fraction: Double = 0.5) throws {
-        var data = try Data(contentsOf: URL(fileURLWithPath: path))
-        data[Int(Double(data.count) * fraction)] ^= 0x55
-        try data.write(to: URL(fileURLWithPath: path))
-    }
-
     private func copy(_ path: String, to name: String, in box: Sandbox, withManifest: Bool = true) throws -> String {
         let target = box.backupDir + "/" + name
         try FileManager.default.copyItem(atPath: path, toPath: target)
@@ -27,10 +21,7 @@ import Testing
         #expect(try box.run(["backup"]).exitCode == 0)
         let plain = box.backupFiles().filter { $0.hasSuffix(".sql.zst") }.map { box.backupDir + "/" + $0 }[0]
         // A legacy file made with the legacy command, without manifest.
-        let legacy = box.backupDir + "/synapse_db_20240101_030000.sql.gz"
-        let made = try ProcessRunner.run(ProcessSpec("bash", ["-o", "pipefail", "-c", "pg_dump --no-owner --no-privileges | gzip > '\(legacy)'"],
-                                                     environment: box.cluster.connection(database: box.database).tool("pg_dump", []).environment))
-        #expect(made.termination.succeeded)
+        let legacy = try box.legacyBackup(in: box.backupDir)
 
         let good = try box.run(["verify", encrypted, plain, legacy], environment: env)
         #expect(good.exitCode == 0, "\(good.stdout)\(good.stderr)")
@@ -98,9 +89,7 @@ import Testing
         let dryRun = try box.run(["restore", backup, "--dry-run"])
         #expect(dryRun.stdout.contains("expected restore ≈"), "\(dryRun.stdout)")
 
-        let dump = try ProcessRunner.run(box.cluster.connection(database: box.database).tool("pg_dump", ["--no-owner"]))
-        let broken = box.root + "/broken.sql"
-        try write(dump.text.replacingOccurrences(of: "COPY public.rooms ", with: "SELECT 1/0;\nCOPY public.rooms "), to: broken, mode: 0o600)
+        let broken = try box.brokenDump()
         let red = try box.run(["drill", broken])
         #expect(red.exitCode == 1)
         #expect(red.stdout.contains("drill FAILED") && red.stdout.contains("division by zero"), "\(red.stdout)")
@@ -171,9 +160,7 @@ import Testing
     @Test func statusReportsAFailedDrill() throws {
         let box = try Sandbox()
         #expect(try box.run(["backup"]).exitCode == 0)
-        let dump = try ProcessRunner.run(box.cluster.connection(database: box.database).tool("pg_dump", ["--no-owner"]))
-        let broken = box.root + "/broken.sql"
-        try write(dump.text.replacingOccurrences(of: "COPY public.rooms ", with: "SELECT 1/0;\nCOPY public.rooms "), to: broken, mode: 0o600)
+        let broken = try box.brokenDump()
         #expect(try box.run(["drill", broken]).exitCode == 1)
         let result = try box.run(["status"])
         #expect(result.exitCode == 6 && result.stdout.contains("the last drill failed"), "\(result.stdout)")

@@ -3,25 +3,11 @@ import MXBackupKit
 import Testing
 
 @Suite struct ListPruneTests {
-    /// Makes a file exactly as the legacy scripts did.
-    private func legacyBackup(_ box: Sandbox, name: String, encryptTo keyring: Keyring? = nil) throws -> String {
-        try FileManager.default.createDirectory(atPath: box.backupDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let path = box.backupDir + "/" + name
-        var pipeline = "pg_dump --no-owner --no-privileges | gzip > '\(path)'"
-        if let keyring {
-            pipeline += " && gpg --batch --homedir '\(keyring.home)' --trust-model always --encrypt --recipient \(keyring.fingerprint) '\(path)' && rm '\(path)'"
-        }
-        let output = try ProcessRunner.run(ProcessSpec("bash", ["-o", "pipefail", "-c", pipeline],
-                                                       environment: box.cluster.connection(database: box.database).tool("pg_dump", []).environment))
-        guard output.termination.succeeded else { throw MXError.failed("legacy backup failed: \(output.stderr)") }
-        return keyring == nil ? path : path + ".gpg"
-    }
-
     @Test func listShowsNewestFirstWithLegacyFilesMarked() throws {
         let box = try Sandbox()
         let keyring = try Keyring.generate()
-        let old = try legacyBackup(box, name: "synapse_db_20240101_030000.sql.gz")
-        let oldEncrypted = try legacyBackup(box, name: "synapse_db_20240102_030000.sql.gz", encryptTo: keyring)
+        let old = try box.legacyBackup(name: "synapse_db_20240101_030000.sql.gz", in: box.backupDir)
+        let oldEncrypted = try box.legacyBackup(name: "synapse_db_20240102_030000.sql.gz", in: box.backupDir, encryptTo: keyring)
         #expect(try box.run(["backup"]).exitCode == 0)
         let result = try box.run(["list", "--json"])
         #expect(result.exitCode == 0, "\(result.stderr)")
@@ -38,7 +24,7 @@ import Testing
 
     @Test func pruneAppliesRetentionButNeverTheNewestVerifiedBackup() throws {
         let box = try Sandbox()
-        let legacy = try legacyBackup(box, name: "synapse_db_20240101_030000.sql.gz")
+        let legacy = try box.legacyBackup(name: "synapse_db_20240101_030000.sql.gz", in: box.backupDir)
         var made: [String] = []
         for _ in 0..<3 {
             #expect(try box.run(["backup"]).exitCode == 0)

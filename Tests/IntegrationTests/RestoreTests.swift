@@ -5,29 +5,6 @@ import Testing
 /// Restores end with the backup's data in place and the right owner everywhere; every refusal and every
 /// failure leaves the live database exactly as it was (compared table by table).
 @Suite struct RestoreTests {
-    /// A legacy backup made with the exact commands of the old scripts.
-    private func legacyBackup(_ box: Sandbox, database: String? = nil, encryptTo keyring: Keyring? = nil, custom: Bool = false) throws -> String {
-        let path = box.root + "/synapse_db_20240101_030000" + (custom ? ".dump" : ".sql.gz")
-        var pipeline = custom ? "pg_dump -Fc --no-owner --no-privileges > '\(path)'" : "pg_dump --no-owner --no-privileges | gzip > '\(path)'"
-        if let keyring {
-            pipeline += " && gpg --batch --homedir '\(keyring.home)' --trust-model always --encrypt --recipient \(keyring.fingerprint) '\(path)' && rm '\(path)'"
-        }
-        let env = box.cluster.connection(database: database ?? box.database).tool("pg_dump", []).environment
-        let output = try ProcessRunner.run(ProcessSpec("bash", ["-o", "pipefail", "-c", pipeline], environment: env))
-        guard output.termination.succeeded else { throw MXError.failed("legacy backup failed: \(output.stderr)") }
-        return keyring == nil ? path : path + ".gpg"
-    }
-
-    /// A plain SQL dump of the sandbox database, edited by `edit`.
-    private func editedDump(_ box: Sandbox, name: String, database: String? = nil, _ edit: (String) -> String) throws -> String {
-        let spec = box.cluster.connection(database: database ?? box.database).tool("pg_dump", ["--no-owner", "--no-privileges"])
-        let dump = try ProcessRunner.run(spec)
-        guard dump.termination.succeeded else { throw MXError.failed("pg_dump: \(dump.stderr)") }
-        let path = box.root + "/" + name
-        try write(edit(dump.text), to: path, mode: 0o600)
-        return path
-    }
-
     private func scratchLeftovers(_ box: Sandbox) throws -> [String] {
         try DatabaseAdmin(box.cluster.connection(database: box.database)).databases(prefix: box.database + "_restore_")
     }
@@ -41,7 +18,7 @@ import Testing
     @Test func swapRestoresALegacyEncryptedBackupAndKeepsThePreviousDatabase() throws {
         let box = try Sandbox()
         let keyring = try Keyring.generate()
-        let backup = try legacyBackup(box, encryptTo: keyring)
+        let backup = try box.legacyBackup(encryptTo: keyring)
         var before = try box.cluster.contentChecksums(database: box.database)
         try addLateUser(box)
         let synapse = try FakeSynapse(box)
@@ -72,7 +49,7 @@ import Testing
         let box = try Sandbox()
         #expect(try box.run(["backup"]).exitCode == 0)
         let zstd = try box.onlyBackup()
-        let custom = try legacyBackup(box, custom: true)
+        let custom = try box.legacyBackup(name: "synapse_db_20240101_030000.dump")
         let source = try box.cluster.contentChecksums(database: box.database)
         for (index, file) in [zstd, custom].enumerated() {
             let target = "\(box.database)_clone\(index)"
@@ -105,15 +82,15 @@ import Testing
             try data.prefix(data.count - 100).write(to: URL(fileURLWithPath: file))
             expected = "truncated"
         case .flippedCompressedByte:
-            file = try legacyBackup(box)
+            file = try box.legacyBackup()
             try flip(file)
             expected = "corrupt"
         case .flippedCiphertextByte:
-            file = try legacyBackup(box, encryptTo: keyring)
+            file = try box.legacyBackup(encryptTo: keyring)
             try flip(file)
             expected = "decryption failed"
         case .wrongKey:
-            file = try legacyBackup(box, encryptTo: keyring)
+            file = try box.legacyBackup(encryptTo: keyring)
             env["GNUPGHOME"] = try Keyring.generate().home
             expected = "no secret key"
         case .empty:
@@ -127,19 +104,17 @@ import Testing
         case .notSynapse:
             let other = try box.cluster.createDatabase(prefix: "plain", fixture: false)
             try box.cluster.psql(database: other, ["-c", "CREATE TABLE notes (id int); INSERT INTO notes VALUES (1)"])
-            file = try editedDump(box, name: "plain.sql", database: other) { $0 }
+            file = try box.editedDump(name: "plain.sql", database: other) { $0 }
             expected = "not a Synapse database"
         case .newerSchema:
-            file = try editedDump(box, name: "newer.sql") { $0.replacingOccurrences(of: "X\t85\n", with: "X\t999\n") }
+            file = try box.editedDump(name: "newer.sql") { $0.replacingOccurrences(of: "X\t85\n", with: "X\t999\n") }
             expected = "upgrade Synapse first"
         case .otherServer:
             let other = try box.cluster.createDatabase(prefix: "other", serverName: "other.example.net")
-            file = try legacyBackup(box, database: other)
+            file = try box.legacyBackup(database: other)
             expected = "belongs to other.example.net"
         case .sqlErrorHalfWay:
-            file = try editedDump(box, name: "broken.sql") {
-                $0.replacingOccurrences(of: "COPY public.rooms ", with: "SELECT 1/0;\nCOPY public.rooms ")
-            }
+            file = try box.brokenDump()
             expected = "division by zero"
         case .manifestMismatch:
             #expect(try box.run(["backup"]).exitCode == 0)
@@ -157,17 +132,11 @@ import Testing
         #expect(lastAudit(box)?.outcome == (bad == .sqlErrorHalfWay ? "failed" : "refused"))
     }
 
-    private func flip(_ path: String) throws {
-        var data = try Data(contentsOf: URL(fileURLWithPath: path))
-        data[data.count / 2] ^= 0x55
-        try data.write(to: URL(fileURLWithPath: path))
-    }
-
     @Test func unhealthySynapseAfterTheSwapIsRolledBackAutomatically() throws {
         let box = try Sandbox()
         let synapse = try FakeSynapse(box, maxCompat: 88)
         defer { synapse.stop() }
-        let file = try editedDump(box, name: "newer.sql") { $0.replacingOccurrences(of: "X\t85\n", with: "X\t999\n") }
+        let file = try box.editedDump(name: "newer.sql") { $0.replacingOccurrences(of: "X\t85\n", with: "X\t999\n") }
         let before = try box.cluster.contentChecksums(database: box.database)
         // Refused without --force, Synapse undisturbed.
         var result = try box.run(["restore", file, "--yes"])

@@ -11,22 +11,6 @@ import Testing
         return try box.onlyBackup()
     }
 
-    /// The legacy scripts' format: `pg_dump --no-owner --no-privileges | gzip`.
-    private func legacyBackup(_ box: Sandbox) throws -> String {
-        let path = box.root + "/synapse_db_20240101_030000.sql.gz"
-        let env = box.cluster.connection(database: box.database).tool("pg_dump", []).environment
-        let output = try ProcessRunner.run(ProcessSpec("bash", ["-o", "pipefail", "-c", "pg_dump --no-owner --no-privileges | gzip > '\(path)'"], environment: env))
-        guard output.termination.succeeded else { throw MXError.failed(output.stderr) }
-        return path
-    }
-
-    private func brokenDump(_ box: Sandbox) throws -> String {
-        let dump = try ProcessRunner.run(box.cluster.connection(database: box.database).tool("pg_dump", ["--no-owner", "--no-privileges"]))
-        let path = box.root + "/broken.sql"
-        try write(dump.text.replacingOccurrences(of: "COPY public.rooms ", with: "SELECT 1/0;\nCOPY public.rooms "), to: path, mode: 0o600)
-        return path
-    }
-
     private func late(_ box: Sandbox, database: String? = nil) throws -> String {
         try box.cluster.scalar("SELECT count(*) FROM users WHERE name = '@late:example.org'", database: database ?? box.database)
     }
@@ -37,7 +21,7 @@ import Testing
 
     @Test func tablesReplacesOnlyTheChosenTablesWhileSynapseRuns() throws {
         let box = try Sandbox()
-        let file = try legacyBackup(box)
+        let file = try box.legacyBackup()
         let profilesBefore = try box.cluster.contentChecksums(database: box.database)["profiles"]
         try box.cluster.psql(database: box.database, ["-c", "UPDATE profiles SET displayname = 'changed'; INSERT INTO rooms VALUES ('!new:example.org', true, NULL, '10', true)"])
         let synapse = try FakeSynapse(box)
@@ -67,18 +51,25 @@ import Testing
         #expect(try box.cluster.contentChecksums(database: box.database) == before)
     }
 
-    @Test func inPlaceLoadsInOneTransactionAndKeepsTheOldSchema() throws {
+    /// A legacy backup, then a user added after it, then a restore with `strategy` (Synapse managed):
+    /// afterwards the data is the backup's (the user is gone) and every table is owned by synapse.
+    private func restoreOverALateUser(strategy: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> (Sandbox, FakeSynapse) {
         let box = try Sandbox()
-        let file = try legacyBackup(box)
+        let file = try box.legacyBackup()
         let backedUp = try box.cluster.contentChecksums(database: box.database).filter { $0.key != "e2e_one_time_keys_json" }
         try box.cluster.psql(database: box.database, ["-c", "INSERT INTO users (name, creation_ts) VALUES ('@late:example.org', 1)"])
         let synapse = try FakeSynapse(box)
+        let result = try box.run(["restore", file, "--strategy", strategy, "--yes"])
+        #expect(result.exitCode == 0, "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(try box.cluster.contentChecksums(database: box.database).filter { $0.key != "e2e_one_time_keys_json" } == backedUp, sourceLocation: sourceLocation)
+        #expect(try late(box) == "0", sourceLocation: sourceLocation)
+        #expect(try owners(box) == "synapse", sourceLocation: sourceLocation)
+        return (box, synapse)
+    }
+
+    @Test func inPlaceLoadsInOneTransactionAndKeepsTheOldSchema() throws {
+        let (box, synapse) = try restoreOverALateUser(strategy: "in-place")
         defer { synapse.stop() }
-        let result = try box.run(["restore", file, "--strategy", "in-place", "--yes"])
-        #expect(result.exitCode == 0, "\(result.stderr)")
-        #expect(try box.cluster.contentChecksums(database: box.database).filter { $0.key != "e2e_one_time_keys_json" } == backedUp)
-        #expect(try late(box) == "0")
-        #expect(try owners(box) == "synapse")
         #expect(synapse.healthy() && synapse.events == ["stopped", "started"])
         let parked = try box.cluster.scalar("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'public_pre_restore_%'", database: box.database)
         #expect(try box.cluster.scalar("SELECT count(*) FROM \(parked).users WHERE name = '@late:example.org'", database: box.database) == "1")
@@ -88,7 +79,7 @@ import Testing
         let box = try Sandbox()
         let synapse = try FakeSynapse(box)
         defer { synapse.stop() }
-        let broken = try brokenDump(box)
+        let broken = try box.brokenDump()
         let before = try box.cluster.contentChecksums(database: box.database)
         let result = try box.run(["restore", broken, "--strategy", "in-place", "--yes"])
         #expect(result.exitCode == 1)
@@ -99,17 +90,8 @@ import Testing
     }
 
     @Test func recreateReplacesTheDatabaseAfterASafetyBackup() throws {
-        let box = try Sandbox()
-        let file = try legacyBackup(box)
-        let backedUp = try box.cluster.contentChecksums(database: box.database).filter { $0.key != "e2e_one_time_keys_json" }
-        try box.cluster.psql(database: box.database, ["-c", "INSERT INTO users (name, creation_ts) VALUES ('@late:example.org', 1)"])
-        let synapse = try FakeSynapse(box)
+        let (box, synapse) = try restoreOverALateUser(strategy: "recreate")
         defer { synapse.stop() }
-        let result = try box.run(["restore", file, "--strategy", "recreate", "--yes"])
-        #expect(result.exitCode == 0, "\(result.stderr)")
-        #expect(try box.cluster.contentChecksums(database: box.database).filter { $0.key != "e2e_one_time_keys_json" } == backedUp)
-        #expect(try late(box) == "0")
-        #expect(try owners(box) == "synapse")
         #expect(synapse.healthy())
         // The safety backup holds the state before the restore, late user included.
         let safety = box.backupFiles().filter { $0.hasSuffix(".sql.zst") }.map { box.backupDir + "/" + $0 }
@@ -122,7 +104,7 @@ import Testing
         let box = try Sandbox()
         let synapse = try FakeSynapse(box)
         defer { synapse.stop() }
-        let broken = try brokenDump(box)
+        let broken = try box.brokenDump()
         let before = try box.cluster.contentChecksums(database: box.database)
         let result = try box.run(["restore", broken, "--strategy", "recreate", "--yes"])
         #expect(result.exitCode == 1)

@@ -25,6 +25,13 @@ public final class SHA256Hasher {
         return digest.map { String(format: "%02x", $0) }.joined()
     }
 
+    /// The digest of bytes in memory (a Telegram part).
+    public static func hex(of data: Data) -> String {
+        let hasher = SHA256Hasher()
+        data.withUnsafeBytes { hasher.update($0) }
+        return hasher.finalize()
+    }
+
     public static func hex(of path: String) throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw MXError.failed("\(path): cannot open: \(Format.errno(errno))") }

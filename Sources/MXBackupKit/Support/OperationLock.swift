@@ -11,9 +11,13 @@ public final class OperationLock {
     /// Who held the lock before us without releasing it (died): shown to the operator.
     public let staleHolder: String?
 
-    public init(directory: String, database: String, command: String) throws {
+    static func path(directory: String, database: String) -> String {
         let safe = database.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" }
-        path = (directory as NSString).appendingPathComponent(".\(String(safe)).lock")
+        return (directory as NSString).appendingPathComponent(".\(String(safe)).lock")
+    }
+
+    public init(directory: String, database: String, command: String) throws {
+        path = Self.path(directory: directory, database: database)
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw MXError.failed("\(path): cannot open the lock file: \(Format.errno(errno))") }
         let previous = String(decoding: (try? FileDescriptor.readToEnd(fd)) ?? Data(), as: UTF8.self)
@@ -31,8 +35,7 @@ public final class OperationLock {
 
     /// Who holds the lock now, without taking it (nil when free).
     public static func holder(directory: String, database: String) -> String? {
-        let safe = database.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" }
-        let path = (directory as NSString).appendingPathComponent(".\(String(safe)).lock")
+        let path = path(directory: directory, database: database)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

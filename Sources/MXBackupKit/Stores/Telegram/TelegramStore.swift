@@ -224,11 +224,7 @@ final class TelegramPartSource: ByteSource {
     /// One part, retried like any store operation, refused when its hash is wrong.
     private func fetch(_ part: TelegramManifest.Part) throws -> Data {
         let data = try retry.run("download of \(name) part \(part.index + 1)") { try api.download(fileId: part.fileId) }
-        let sha = data.withUnsafeBytes { bytes -> String in
-            let hasher = SHA256Hasher()
-            hasher.update(bytes)
-            return hasher.finalize()
-        }
+        let sha = SHA256Hasher.hex(of: data)
         guard data.count == part.size, sha == part.sha256 else {
             throw MXError.failed("\(name): part \(part.index + 1) does not match its SHA-256 (got \(sha)): the offsite copy is damaged")
         }
