@@ -34,6 +34,7 @@ struct DrillCommand: ParsableCommand {
             let path = source.name
             var options = RestoreOperation.Options(source: source)
             options.target = targetDb ?? "\(config.postgres.database)_drill_\(RestoreOperation.stamp())"
+            options.jobs = config.restoreJobs
             options.maxSchemaVersion = config.int("synapse.max_schema_version")
             options.serverName = config.string("synapse.server_name")
             let restore = RestoreOperation(connection: config.postgres, gpg: config.gpg, passphrase: config.secret("gpg.passphrase"),

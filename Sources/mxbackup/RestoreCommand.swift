@@ -30,6 +30,9 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: "Service control for this run: none, compose, systemd or command (services.kind).")
     var services: String?
 
+    @Option(help: "Sessions loading table data at once (restore.jobs; default one per core, at most 4).")
+    var jobs: Int?
+
     @OptionGroup var passphrase: PassphraseOption
 
     @Flag(help: "Print the plan and every preflight result; change nothing.")
@@ -64,6 +67,10 @@ struct RestoreCommand: ParsableCommand {
                     throw MXError.configuration("--strategy: must be swap, recreate or in-place, got '\(strategy)'")
                 }
                 extra["restore.strategy"] = .string(strategy)
+            }
+            if let jobs {
+                guard jobs >= 1 else { throw MXError.configuration("--jobs: must be at least 1, got \(jobs)") }
+                extra["restore.jobs"] = .int(jobs)
             }
             extra.merge(try passphrase.values()) { _, new in new }
             let config = try global.load(extra: extra)
@@ -100,6 +107,7 @@ struct RestoreCommand: ParsableCommand {
             options.maxSchemaVersion = config.int("synapse.max_schema_version")
             options.serverName = config.string("synapse.server_name")
             options.strategy = RestoreOperation.Strategy(rawValue: config.string("restore.strategy") ?? "swap") ?? .swap
+            options.jobs = config.restoreJobs
             options.tables = tables.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             if options.tables?.isEmpty == true { throw MXError.configuration("--tables: name at least one table") }
             // The safety backup of `recreate` is the live state, reloaded onto the same server if needed: all of it.

@@ -14,22 +14,45 @@ public struct BackupInspection: Sendable {
     public var schemaVersion: Int?
     public var schemaCompatVersion: Int?
     public var serverName: String?
+    /// The whole file was read and checked; false when the facts come from the manifest and the file is
+    /// checked while it loads (`opened`).
+    public var fullyRead = true
 
     /// A Synapse database has its schema_version table.
     public var isSynapse: Bool { tableRows["public.schema_version"] != nil }
+
+    /// For a load that touches nothing the operator has (a new database, dropped if anything fails): the
+    /// facts come from the manifest, and only the start of the file is read now: its size, its layers (a
+    /// wrong key, an empty or foreign file are refused here). The rest is checked while it loads: every
+    /// layer to its end, and the SHA-256 against the manifest before the new database is used.
+    public static func opened(_ source: BackupSource, manifest: Manifest, gpg: GPG, passphrase: String?,
+                              connection: PostgresConnection) throws -> BackupInspection {
+        try checkSize(source)
+        let reader = try BackupReader(source: source, gpg: gpg, passphrase: passphrase, connection: connection)
+        reader.cancel()
+        return BackupInspection(
+            path: source.name, layers: reader.layers, sha256: manifest.file.sha256, size: manifest.file.size, manifest: manifest,
+            sqlBytes: manifest.dumpSize, tableRows: manifest.tableRows, maxStreamOrdering: manifest.maxStreamOrdering,
+            schemaVersion: manifest.schemaVersion, schemaCompatVersion: manifest.schemaCompatVersion,
+            serverName: manifest.serverName, fullyRead: false)
+    }
+
+    /// Cheap first: a size that differs from the manifest's is known before decrypting anything.
+    private static func checkSize(_ source: BackupSource) throws {
+        let path = source.name
+        guard let manifest = source.manifest, FileManager.default.fileExists(atPath: path) else { return }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.int64Value ?? -1
+        guard size == manifest.file.size else {
+            throw MXError.refused("\(path): size \(size) differs from its manifest's \(manifest.file.size): the file is truncated or not the one the manifest describes")
+        }
+    }
 
     /// Reads the whole backup (nothing is written) and checks it.
     public static func inspect(_ source: BackupSource, gpg: GPG, passphrase: String?, connection: PostgresConnection,
                                progress: ((Int64) -> Void)? = nil) throws -> BackupInspection {
         let path = source.name
         let manifest = source.manifest
-        if let manifest, FileManager.default.fileExists(atPath: path) {
-            // Cheap first: a size mismatch is known before decrypting anything.
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.int64Value ?? -1
-            guard size == manifest.file.size else {
-                throw MXError.refused("\(path): size \(size) differs from its manifest's \(manifest.file.size): the file is truncated or not the one the manifest describes")
-            }
-        }
+        try checkSize(source)
         let scanner = DumpScanner()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }

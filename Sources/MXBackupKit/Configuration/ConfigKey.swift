@@ -58,6 +58,7 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey(path: "services.start_command", type: .string, defaultValue: nil),
         ConfigKey(path: "services.start_workers_command", type: .string, defaultValue: nil),
         ConfigKey(path: "restore.strategy", type: .choice(["swap", "recreate", "in-place"]), defaultValue: .string("swap")),
+        ConfigKey(path: "restore.jobs", type: .int, defaultValue: .int(0)),
         ConfigKey(path: "restore.audit_log", type: .string, defaultValue: nil),
         ConfigKey(path: "restore.safety_keep_hours", type: .int, defaultValue: .int(24)),
         ConfigKey(path: "telegram.bot_token", type: .secret, defaultValue: nil),

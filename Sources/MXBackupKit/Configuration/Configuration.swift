@@ -184,6 +184,12 @@ public struct Configuration: Sendable {
         }
     }
 
+    /// Sessions loading table data at once (`restore.jobs`; 0: one per core, at most 4).
+    public var restoreJobs: Int {
+        let jobs = int("restore.jobs") ?? 0
+        return jobs > 0 ? jobs : min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+    }
+
     public var auditLog: String {
         string("restore.audit_log") ?? (backupDirectory as NSString).appendingPathComponent("audit.jsonl")
     }

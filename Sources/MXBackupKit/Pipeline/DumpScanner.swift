@@ -102,7 +102,7 @@ public final class DumpScanner {
 struct LineAssembler {
     private var carry: [UInt8] = []
 
-    mutating func feed(_ chunk: UnsafeRawBufferPointer, _ line: (UnsafeRawBufferPointer) -> Void) {
+    mutating func feed(_ chunk: UnsafeRawBufferPointer, _ line: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         guard var start = chunk.baseAddress, chunk.count > 0 else { return }
         let end = start + chunk.count
         while start < end {
@@ -112,14 +112,21 @@ struct LineAssembler {
             }
             let newline = UnsafeRawPointer(nl)
             if carry.isEmpty {
-                line(UnsafeRawBufferPointer(start: start, count: newline - start))
+                try line(UnsafeRawBufferPointer(start: start, count: newline - start))
             } else {
                 carry.append(contentsOf: UnsafeRawBufferPointer(start: start, count: newline - start))
-                carry.withUnsafeBytes { line($0) }
+                try carry.withUnsafeBytes { try line($0) }
                 carry.removeAll(keepingCapacity: carry.count < 1 << 20)
             }
             start = newline + 1
         }
+    }
+
+    /// A last line without a newline at the end of the stream.
+    mutating func finish(_ line: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        guard !carry.isEmpty else { return }
+        try carry.withUnsafeBytes { try line($0) }
+        carry.removeAll()
     }
 }
 

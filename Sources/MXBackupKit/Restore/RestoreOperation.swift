@@ -19,6 +19,8 @@ public struct RestoreOperation {
         public var strategy: Strategy = .swap
         /// `--tables`: replace only these tables' rows (qualified or bare names).
         public var tables: [String]?
+        /// Sessions loading table data at once into a new database (swap, recreate, --target-db).
+        public var jobs = 1
 
         public init(source: BackupSource) { self.source = source }
     }
@@ -130,11 +132,22 @@ public struct RestoreOperation {
                   try safetyBackupIsReloadable() ? "its encryption can be undone on this machine"
                       : "backups are encrypted to keys whose secret half is not on this machine, so the safety backup could not be reloaded automatically: use --strategy swap, or symmetric encryption")
         }
-        let inspection = try timeline.measure("preflight: read and check the backup") {
-            try BackupInspection.inspect(options.source, gpg: gpg, passphrase: passphrase, connection: connection)
+        // A load into a new database touches nothing until it is checked, so with a manifest the file is
+        // checked while it loads rather than read twice; anything that changes a database in use reads it first.
+        let inspection: BackupInspection
+        if let manifest = options.source.manifest, tables == nil, target != nil || options.strategy == .swap {
+            inspection = try timeline.measure("preflight: open the backup") {
+                try BackupInspection.opened(options.source, manifest: manifest, gpg: gpg, passphrase: passphrase, connection: connection)
+            }
+        } else {
+            inspection = try timeline.measure("preflight: read and check the backup") {
+                try BackupInspection.inspect(options.source, gpg: gpg, passphrase: passphrase, connection: connection)
+            }
         }
-        let manifestNote = inspection.manifest == nil ? "no manifest (legacy file): checksum not checked" : "SHA-256 matches the manifest"
-        check("backup file", true, "\(inspection.layers.map(\.rawValue).joined(separator: " > ")), \(Format.bytes(inspection.size)), \(manifestNote), complete dump of \(Format.bytes(inspection.sqlBytes)) SQL")
+        let layers = "\(inspection.layers.map(\.rawValue).joined(separator: " > ")), \(Format.bytes(inspection.size))"
+        check("backup file", true, !inspection.fullyRead
+            ? "\(layers), size matches the manifest, decrypts; every layer and the SHA-256 are checked while it loads into the new database, before it is used"
+            : "\(layers), \(inspection.manifest == nil ? "no manifest (legacy file): checksum not checked" : "SHA-256 matches the manifest"), complete dump of \(Format.bytes(inspection.sqlBytes)) SQL")
         if let tables {
             let absent = tables.filter { inspection.tableRows[$0] == nil }.sorted()
             check("tables in the backup", absent.isEmpty, absent.isEmpty ? tables.sorted().map { "\($0) (\(inspection.tableRows[$0]!) rows)" }.joined(separator: ", ")
@@ -230,13 +243,16 @@ public struct RestoreOperation {
             let started = Date()
             let role = owner == connection.user ? "" : "SET ROLE \(SQL.identifier(owner));\n"
             do {
-                // The same bytes as the preflight read, checked before the load may commit.
+                // The same bytes as the preflight read (or the manifest describes), checked before the load may commit.
                 let sameFile = {
-                    guard reader.fileDigest().sha256 == expectedSHA256 else {
-                        throw MXError.failed("\(file.name) changed since the preflight read it")
+                    let digest = reader.fileDigest().sha256
+                    guard digest == expectedSHA256 else {
+                        throw MXError.failed(file.manifest?.file.sha256 == expectedSHA256
+                            ? "\(file.name): SHA-256 \(digest) differs from its manifest's \(expectedSHA256): the file is corrupt"
+                            : "\(file.name) changed since the preflight read it")
                     }
                 }
-                try SQLLoader.load(source, into: database, connection: connection, preamble: role + preamble,
+                try SQLLoader.load(source, into: database, connection: connection, jobs: singleTransaction ? 1 : options.jobs, preamble: role + preamble,
                                    postamble: postamble, singleTransaction: singleTransaction, beforeCommit: sameFile) { chunk in
                     loaded += Int64(chunk.count)
                     if Date().timeIntervalSince(last) >= 0.5 {
@@ -257,8 +273,7 @@ public struct RestoreOperation {
     /// After a load into a database nobody uses yet: the same rows as the backup, no one-time keys, fresh statistics.
     func checkAndAnalyze(_ plan: RestorePlan, database: String, timeline: Timeline) throws {
         try timeline.measure("check rows against the backup, empty one-time keys, ANALYZE") {
-            _ = try PostgresClient(connection).query(RestoreCheck.sql(for: plan.inspection) + RestoreCheck.emptyOneTimeKeys(plan.inspection) + "ANALYZE;",
-                                                     database: database)
+            try SQLLoader.runConcurrently(RestoreCheck.statements(for: plan.inspection), in: database, connection: connection, jobs: options.jobs)
         }
     }
 

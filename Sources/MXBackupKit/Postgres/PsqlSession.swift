@@ -1,0 +1,56 @@
+import Foundation
+
+/// One `psql` fed on its stdin with errors fatal (ON_ERROR_STOP): the first failing statement ends the
+/// session and becomes the error, instead of being ignored as in the legacy restore. Every load is made
+/// of these: one for a plain load, several for a parallel one.
+final class PsqlSession: @unchecked Sendable {  // its input is written by one thread at a time
+    let database: String
+    private let psql: PipedChild
+    private var finished = false
+
+    /// Settings of the loading session only (nothing persists in the restored database): no wait for each
+    /// commit to reach the disk (a crashed load is thrown away anyway; the restore's final checks and the
+    /// swap happen on other connections), and more memory for index builds.
+    init(database: String, connection: PostgresConnection, singleTransaction: Bool = false) throws {
+        self.database = database
+        let spec = connection.tool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-o", "/dev/null"]
+                                           + (singleTransaction ? ["--single-transaction"] : []), database: database,
+                                   environment: ["PGOPTIONS": "-c synchronous_commit=off -c maintenance_work_mem=\(SQLLoader.maintenanceWorkMem)"])
+        psql = try PipedChild(spec, input: true, output: false)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try FileDescriptor.writeAll(psql.input, bytes)
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Ends psql (and anything it started) at once; `finish` then reports it.
+    func kill() {
+        psql.process.signalGroup(SIGKILL)
+    }
+
+    /// Ends the input and waits for psql. When the *input* failed (`inputError` is an MXError: a corrupt
+    /// backup, a failed check, another session's failure), psql is killed before it sees end-of-input,
+    /// which would commit what it has. Throws the input's error, or psql's first SQL error.
+    func finish(inputError: Error? = nil) throws {
+        guard !finished else { return }
+        finished = true
+        if inputError is MXError {
+            kill()
+            psql.process.wait()
+        }
+        FileDescriptor.close(psql.input)
+        let termination = psql.process.wait()
+        let message = psql.stderr.finish()
+        if let inputError = inputError as? MXError { throw inputError }
+        guard termination.succeeded else {
+            let line = message.split(separator: "\n").first { $0.contains("ERROR") || $0.contains("FATAL") }.map(String.init)
+                ?? message.split(separator: "\n").last.map(String.init) ?? termination.description
+            throw MXError.failed("loading into \(database) stopped at the first SQL error: \(line)")
+        }
+        if let inputError { throw inputError }
+    }
+}
