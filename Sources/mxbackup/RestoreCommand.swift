@@ -149,7 +149,7 @@ struct RestoreCommand: ParsableCommand {
                     "\(source.name) into \(report.database) (\(report.strategy)); downtime \(report.downtimeSeconds.map(Format.duration) ?? "none"); users \(report.users), rooms \(report.rooms), events \(report.events); health \(report.health)")
                 if json { try printJSON(report) } else { Console.writeOut(report.text) }
             } catch let error as MXError {
-                audit(timeline.rolledBack ? "rolled-back" : "failed", error.message, timeline: timeline)
+                audit(timeline.rolledBack ? "rolled-back" : error.kind == .refused ? "refused" : "failed", error.message, timeline: timeline)
                 Notifier.from(config, console: console).send(ok: false, job: "restore", error.message)
                 throw error
             }

@@ -37,6 +37,14 @@ public struct BackupInspection: Sendable {
             serverName: manifest.serverName, fullyRead: false)
     }
 
+    /// With a manifest, "this is not the file the manifest describes" is a more precise diagnosis of a read
+    /// that failed than the decoder's (a local file is hashed again to tell).
+    public static func manifestMismatch(_ source: BackupSource) -> MXError? {
+        guard let manifest = source.manifest, FileManager.default.fileExists(atPath: source.name),
+              let digest = try? SHA256Hasher.hex(of: source.name), digest != manifest.file.sha256 else { return nil }
+        return .refused("\(source.name): SHA-256 \(digest) differs from its manifest's \(manifest.file.sha256): the file is corrupt")
+    }
+
     /// Cheap first: a size that differs from the manifest's is known before decrypting anything.
     private static func checkSize(_ source: BackupSource) throws {
         let path = source.name
@@ -69,11 +77,7 @@ public struct BackupInspection: Sendable {
             }
         } catch {
             reader?.cancel()
-            // With a manifest, "this is not the file the manifest describes" is the more precise diagnosis.
-            if let manifest, FileManager.default.fileExists(atPath: path), let digest = try? SHA256Hasher.hex(of: path), digest != manifest.file.sha256 {
-                throw MXError.refused("\(path): SHA-256 \(digest) differs from its manifest's \(manifest.file.sha256): the file is corrupt")
-            }
-            throw error
+            throw manifestMismatch(source) ?? error
         }
         guard let reader else { throw MXError.failed("\(path): could not be read") }
         let digest = reader.fileDigest()

@@ -62,6 +62,7 @@ public enum ConfigTemplate {
 
     restore:
       strategy: swap                # swap (scratch load, then rename), recreate (safety backup, drop, load) or in-place
+      jobs: 0                       # sessions loading table data at once into a new database; 0: one per core, at most 4
       # audit_log: /var/log/mxbackup/audit.jsonl   # default: audit.jsonl in the backup directory
       safety_keep_hours: 24         # prune drops <db>_pre_restore_* (and similar) databases older than this
 

@@ -265,7 +265,8 @@ public struct RestoreOperation {
             } catch {
                 console.endProgress()
                 reader.cancel()
-                throw error
+                // A file that was checked only as far as its start may fail here: say why as precisely as the full read would.
+                throw BackupInspection.manifestMismatch(file) ?? error
             }
         }
     }
@@ -298,7 +299,9 @@ public struct RestoreOperation {
         if let signal = Interrupts.shared.signal {
             return MXError(.interrupted(signal: signal), "restore interrupted by signal \(signal): \(whatWasLeft)")
         }
-        return MXError.failed("\((error as? MXError)?.message ?? "\(error)"): \(whatWasLeft)")
+        // A backup found bad during the load is still a refusal: nothing the operator has was changed.
+        let mx = error as? MXError
+        return MXError(mx?.kind == .refused ? .refused : .failed, "\(mx?.message ?? "\(error)"): \(whatWasLeft)")
     }
 
     func report(_ plan: RestorePlan, database: String, timeline: Timeline, downtime: Double?, health: String, safetyCopy: String?,
