@@ -10,12 +10,15 @@ final class PsqlSession: @unchecked Sendable {  // its input is written by one t
 
     /// Settings of the loading session only (nothing persists in the restored database): no wait for each
     /// commit to reach the disk (a crashed load is thrown away anyway; the restore's final checks and the
-    /// swap happen on other connections), and more memory for index builds.
+    /// swap happen on other connections), and more memory for index builds. libpq's PGOPTIONS, when set,
+    /// comes last and so wins (the benchmark measures each setting that way).
     init(database: String, connection: PostgresConnection, singleTransaction: Bool = false) throws {
         self.database = database
+        let options = ["-c synchronous_commit=off -c maintenance_work_mem=\(SQLLoader.maintenanceWorkMem)",
+                       ProcessInfo.processInfo.environment["PGOPTIONS"]].compactMap { $0 }.joined(separator: " ")
         let spec = connection.tool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-o", "/dev/null"]
                                            + (singleTransaction ? ["--single-transaction"] : []), database: database,
-                                   environment: ["PGOPTIONS": "-c synchronous_commit=off -c maintenance_work_mem=\(SQLLoader.maintenanceWorkMem)"])
+                                   environment: ["PGOPTIONS": options])
         psql = try PipedChild(spec, input: true, output: false)
     }
 
