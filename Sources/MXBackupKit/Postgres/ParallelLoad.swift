@@ -125,8 +125,7 @@ final class ParallelLoad {
     }
 
     private func startChunk(_ header: [UInt8]) {
-        chunk = []
-        chunk.reserveCapacity(Self.chunkBytes + (64 << 10))
+        chunk = data?.emptyChunk(capacity: Self.chunkBytes + (64 << 10)) ?? []
         chunk += header
         chunkRows = 0
     }

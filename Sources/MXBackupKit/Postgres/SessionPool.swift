@@ -29,9 +29,10 @@ final class SessionPool {
         for (index, session) in sessions.enumerated() {
             let queue = queue, failure = writeErrors[index]
             workers.append(Worker("psql-pool-\(index)") {
-                while let chunk = queue.pop() {
+                while var chunk = queue.pop() {
                     do {
                         try session.write(chunk)
+                        queue.recycle(&chunk)
                     } catch {
                         failure.value = error
                         queue.fail()
@@ -41,6 +42,9 @@ final class SessionPool {
             })
         }
     }
+
+    /// Storage for the next piece of SQL (reused once written).
+    func emptyChunk(capacity: Int) -> [UInt8] { queue.emptyChunk(capacity: capacity) }
 
     /// Hands complete statements (a COPY with its rows, say) to the next free session; once any session
     /// has stopped, throws its SQL error.

@@ -5,6 +5,9 @@ import Foundation
 final class ChunkQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var chunks: [[UInt8]] = []
+    /// Written chunks' storage, emptied, for the producer to fill again: fresh memory costs a page fault
+    /// per 4 KiB, which measured more than the copying itself.
+    private var spare: [[UInt8]] = []
     private var closed = false
     private var failed = false
     private let capacity: Int
@@ -30,6 +33,23 @@ final class ChunkQueue: @unchecked Sendable {
         guard !failed, !chunks.isEmpty else { return nil }
         condition.broadcast()
         return chunks.removeFirst()
+    }
+
+    /// An empty chunk with at least `capacity` bytes of storage, reused when one was handed back.
+    func emptyChunk(capacity: Int) -> [UInt8] {
+        if let reused = condition.withLock({ spare.popLast() }) { return reused }
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(capacity)
+        return chunk
+    }
+
+    /// Hands a consumed chunk's storage back for `emptyChunk` (the caller's must be its only reference,
+    /// or emptying it would allocate anew).
+    func recycle(_ chunk: inout [UInt8]) {
+        chunk.removeAll(keepingCapacity: true)
+        let storage = chunk
+        chunk = []
+        condition.withLock { if spare.count <= capacity { spare.append(storage) } }
     }
 
     /// No more chunks will come; consumers drain what is queued.

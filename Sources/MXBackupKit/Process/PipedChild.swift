@@ -12,8 +12,8 @@ public struct PipedChild {
     public let stderr: StderrCollector
 
     public init(_ spec: ProcessSpec, input wantsInput: Bool, output wantsOutput: Bool, extraInput: Data? = nil) throws {
-        let stdinPipe = wantsInput ? try FileDescriptor.pipe() : nil
-        let stdoutPipe = wantsOutput ? try FileDescriptor.pipe() : nil
+        let stdinPipe = wantsInput ? try FileDescriptor.streamPipe() : nil
+        let stdoutPipe = wantsOutput ? try FileDescriptor.streamPipe() : nil
         let collector = try StderrCollector(name: spec.name)
         var descriptors: [Int32: Int32] = [2: collector.writeEnd]
         if let stdinPipe { descriptors[0] = stdinPipe.read }
