@@ -24,6 +24,9 @@ final class ParallelLoad {
     private let jobs: Int
     private let preamble: [UInt8]
     private var phase = Phase.preData
+    /// The dump switches databases (`\connect`, from pg_dump --create): other sessions would load the
+    /// wrong one, so everything stays in the first session, as plain psql would run it.
+    private var oneSession = false
     /// The pre-data or post-data session, and what waits to be written to it.
     private var serial: PsqlSession?
     private var serialBuffer: [UInt8] = []
@@ -73,7 +76,8 @@ final class ParallelLoad {
     private func line(_ text: UnsafeRawBufferPointer) throws {
         switch phase {
         case .preData:
-            guard CopyHeader.table(in: text) == nil else {
+            if text.starts(with: Self.connect) { oneSession = true }
+            guard oneSession || CopyHeader.table(in: text) == nil else {
                 try flushSerial()
                 let preData = serial
                 serial = nil
@@ -174,6 +178,7 @@ final class ParallelLoad {
     }
 
     private static let comment = Array("--".utf8)
+    private static let connect = Array("\\c".utf8)
     private static let setval = Array("SELECT pg_catalog.setval(".utf8)
     private static let endOfCopy = Array("\\.\n".utf8)
     /// What pg_dump sets at the top of a dump and before its tables (one line each).

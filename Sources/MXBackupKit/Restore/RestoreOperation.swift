@@ -247,9 +247,9 @@ public struct RestoreOperation {
                 let sameFile = {
                     let digest = reader.fileDigest().sha256
                     guard digest == expectedSHA256 else {
-                        throw MXError.failed(file.manifest?.file.sha256 == expectedSHA256
-                            ? "\(file.name): SHA-256 \(digest) differs from its manifest's \(expectedSHA256): the file is corrupt"
-                            : "\(file.name) changed since the preflight read it")
+                        throw file.manifest?.file.sha256 == expectedSHA256
+                            ? MXError.refused("\(file.name): SHA-256 \(digest) differs from its manifest's \(expectedSHA256): the file is corrupt")
+                            : MXError.failed("\(file.name) changed since the preflight read it")
                     }
                 }
                 try SQLLoader.load(source, into: database, connection: connection, jobs: singleTransaction ? 1 : options.jobs, preamble: role + preamble,
