@@ -24,9 +24,6 @@ final class ParallelLoad {
     private let jobs: Int
     private let preamble: [UInt8]
     private var phase = Phase.preData
-    /// The dump switches databases (`\connect`, from pg_dump --create): other sessions would load the
-    /// wrong one, so everything stays in the first session, as plain psql would run it.
-    private var oneSession = false
     /// The pre-data or post-data session, and what waits to be written to it.
     private var serial: PsqlSession?
     private var serialBuffer: [UInt8] = []
@@ -38,7 +35,6 @@ final class ParallelLoad {
     /// The COPY line of the block being cut, with its newline; nil between blocks.
     private var copyHeader: [UInt8]?
     private var chunk: [UInt8] = []
-    private var chunkRows = 0
 
     init(database: String, connection: PostgresConnection, jobs: Int, preamble: [UInt8]) {
         self.database = database
@@ -76,8 +72,10 @@ final class ParallelLoad {
     private func line(_ text: UnsafeRawBufferPointer) throws {
         switch phase {
         case .preData:
-            if text.starts(with: Self.connect) { oneSession = true }
-            guard oneSession || CopyHeader.table(in: text) == nil else {
+            // A dump that switches databases (`\connect`, from pg_dump --create): other sessions would load
+            // the wrong one, so the rest stays in this session, as plain psql would run it.
+            if text.starts(with: Self.connect) { phase = .postData }
+            guard phase == .postData || CopyHeader.table(in: text) == nil else {
                 try flushSerial()
                 let preData = serial
                 serial = nil
@@ -102,13 +100,12 @@ final class ParallelLoad {
     private func dataLine(_ text: UnsafeRawBufferPointer) throws {
         if let header = copyHeader {
             if text.count == 2 && text[0] == 0x5C && text[1] == 0x2E {  // "\." ends the block
-                if chunkRows > 0 { try submitChunk() }
+                if chunk.count > header.count { try submitChunk() }  // an empty table needs no COPY
                 copyHeader = nil
                 return
             }
             chunk.append(contentsOf: text)
             chunk.append(0x0A)
-            chunkRows += 1
             if chunk.count >= Self.chunkBytes {
                 try submitChunk()
                 startChunk(header)
@@ -131,7 +128,6 @@ final class ParallelLoad {
     private func startChunk(_ header: [UInt8]) {
         chunk = data?.emptyChunk(capacity: Self.chunkBytes + (64 << 10)) ?? []
         chunk += header
-        chunkRows = 0
     }
 
     private func submitChunk() throws {
@@ -189,7 +185,7 @@ final class ParallelLoad {
            "client_min_messages", "row_security", "default_tablespace", "default_table_access_method", "default_with_oids"]
         .map { Array("SET \($0) = ".utf8) }
 
-    static func isSessionSetting(_ line: UnsafeRawBufferPointer) -> Bool {
+    private static func isSessionSetting(_ line: UnsafeRawBufferPointer) -> Bool {
         settingPrefixes.contains { line.starts(with: $0) }
     }
 }
