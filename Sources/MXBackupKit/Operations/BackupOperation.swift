@@ -49,6 +49,7 @@ public struct BackupOperation {
     /// - Parameter takeLock: false when the caller (a restore making its safety backup) holds the lock.
     public func run(commandLine: String, takeLock: Bool = true) throws -> Result {
         let started = Date()
+        FaultPoint.reached("backup: lock")
         try BackupDirectory.prepare(options.directory, console: console)
         let lock = takeLock ? try OperationLock(directory: options.directory, database: connection.database, command: commandLine) : nil
         defer { lock?.release() }
@@ -58,6 +59,7 @@ public struct BackupOperation {
         }
 
         // Fail closed: the keys are checked before anything is dumped.
+        FaultPoint.reached("backup: check encryption")
         let encryption: Encryption
         let recipients: [String]
         switch options.encryption {
@@ -69,6 +71,7 @@ public struct BackupOperation {
             encryption = options.encryption
         }
 
+        FaultPoint.reached("backup: check server")
         let client = PostgresClient(connection)
         let server = try ServerInfo.fetch(client)
         let dumpTool = try ServerInfo.toolVersion("pg_dump", connection: connection)
@@ -86,6 +89,7 @@ public struct BackupOperation {
             var sink: ByteSink = file
             if encryption != .none { sink = try GPGEncryptor(gpg: gpg, encryption: encryption, downstream: sink) }
             sink = try options.compression.encoder(level: options.level, threads: options.threads, downstream: sink)
+            FaultPoint.reached("backup: dump")
             try dump(into: sink, scanner: scanner, written: written, started: started)
         } catch {
             file.cancel()
@@ -115,8 +119,10 @@ public struct BackupOperation {
         do {
             // Manifest first: a crash between the two renames leaves an orphan manifest (harmless,
             // pruned), never a backup that looks like a legacy file.
+            FaultPoint.reached("backup: manifest")
             try FileSink.writeAtomically(try manifest.encoded(), to: manifestPath)
             try Interrupts.shared.checkpoint()
+            FaultPoint.reached("backup: rename into place")
             try file.commit()
         } catch {
             file.cancel()
@@ -148,6 +154,7 @@ public struct BackupOperation {
                 let n = try FileDescriptor.read(pgDump.output, into: buffer)
                 if n == 0 { break }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+                if scanner.bytes == 0 { FaultPoint.reached("backup: dump: streaming") }
                 scanner.scan(chunk)
                 try sink.write(chunk)
                 if Date().timeIntervalSince(lastProgress) >= 0.5 {

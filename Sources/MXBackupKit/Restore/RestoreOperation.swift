@@ -73,6 +73,7 @@ public struct RestoreOperation {
         public init() {}
         @discardableResult
         public func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+            FaultPoint.reached(name)
             let start = Date()
             defer { steps.append(.init(name: name, seconds: Date().timeIntervalSince(start))) }
             return try body()
@@ -254,6 +255,7 @@ public struct RestoreOperation {
                 }
                 try SQLLoader.load(source, into: database, connection: connection, jobs: singleTransaction ? 1 : options.jobs, preamble: role + preamble,
                                    postamble: postamble, singleTransaction: singleTransaction, beforeCommit: sameFile) { chunk in
+                    if loaded == 0 { FaultPoint.reached("\(step): streaming") }
                     loaded += Int64(chunk.count)
                     if Date().timeIntervalSince(last) >= 0.5 {
                         last = Date()
