@@ -76,7 +76,7 @@ struct RestoreCommand: ParsableCommand {
             let config = try global.load(extra: extra)
             let console = global.console
             try BackupDirectory.prepare(config.backupDirectory, console: console)
-            let lock = try OperationLock(directory: config.backupDirectory, database: config.postgres.database, command: commandLineForRecords)
+            let lock = try OperationLock(directory: config.backupDirectory, connection: config.postgres, command: commandLineForRecords)
             defer { lock.release() }
             let serviceController = try config.services()
             var record = AuditRecord.begin(operation: resumeCleanup ? "restore-cleanup" : "restore", command: commandLineForRecords,

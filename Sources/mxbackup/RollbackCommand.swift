@@ -24,7 +24,7 @@ struct RollbackCommand: ParsableCommand {
             if let services { extra["services.kind"] = .string(services) }
             let config = try global.load(extra: extra)
             try BackupDirectory.prepare(config.backupDirectory, console: global.console)
-            let lock = try OperationLock(directory: config.backupDirectory, database: config.postgres.database, command: commandLineForRecords)
+            let lock = try OperationLock(directory: config.backupDirectory, connection: config.postgres, command: commandLineForRecords)
             defer { lock.release() }
             let operation = RollbackOperation(connection: config.postgres, services: try config.services(), health: config.healthCheck)
             var record = AuditRecord.begin(operation: "rollback", command: commandLineForRecords, target: config.postgres.database)

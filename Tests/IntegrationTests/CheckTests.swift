@@ -152,7 +152,7 @@ import Testing
         #expect(result.exitCode == 5 && result.stdout.contains("failed verification"), "\(result.stdout)")
 
         // A held lock is shown with its holder.
-        let lock = try OperationLock(directory: box.backupDir, database: box.database, command: "mxbackup backup (test holder)")
+        let lock = try OperationLock(directory: box.backupDir, connection: box.cluster.connection(database: box.database), command: "mxbackup backup (test holder)")
         #expect(try box.run(["status"]).stdout.contains("test holder"))
         lock.release()
     }

@@ -6,7 +6,8 @@ import Testing
     @Test func aSecondRunIsRefusedNamingTheHolder() throws {
         let box = try Sandbox()
         try FileManager.default.createDirectory(atPath: box.backupDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let lock = try OperationLock(directory: box.backupDir, database: box.database, command: "mxbackup backup (test holder)")
+        let lock = try OperationLock(directory: box.backupDir, connection: box.cluster.connection(database: box.database),
+                                     command: "mxbackup backup (test holder)")
         let result = try box.run(["backup"])
         #expect(result.exitCode == 3)
         #expect(result.stderr.contains("holds the lock") && result.stderr.contains("pid \(getpid())"), "\(result.stderr)")
@@ -24,5 +25,44 @@ import Testing
         #expect(result.exitCode == 0, "\(result.stderr)")
         #expect(result.stderr.contains("stale lock") && result.stderr.contains("pid 999999"), "\(result.stderr)")
         #expect(box.backupFiles().count == 2)
+    }
+
+    /// The lock belongs to the database: a restore with another `--dir` is refused while one runs (its
+    /// holder named), so is a backup; kill -9 of the holder frees it for the next run.
+    @Test func theLockBelongsToTheDatabaseNotTheBackupDirectory() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        let backup = try box.onlyBackup()
+        let marker = box.root + "/paused"
+        let first = try ChildProcess(box.spec(["restore", backup, "--yes"],
+                                              environment: ["MXBACKUP_FAULT_PAUSE": "preflight", "MXBACKUP_FAULT_MARKER": marker]),
+                                     descriptors: [:])
+        defer { if isAlive(first.pid) { kill(first.pid, SIGKILL) }; first.wait() }
+        #expect(waitUntil(seconds: 30) { FileManager.default.fileExists(atPath: marker) })
+        let before = try box.cluster.contentChecksums(database: box.database)
+
+        let otherDir = box.root + "/elsewhere"
+        let second = try box.run(["restore", backup, "--yes", "--dir", otherDir])
+        #expect(second.exitCode == 3, "\(second.stderr)")
+        #expect(second.stderr.contains("database lock") && second.stderr.contains("mxbackup restore pid \(first.pid)"), "\(second.stderr)")
+        let backupMeanwhile = try box.run(["backup", "--dir", otherDir])
+        #expect(backupMeanwhile.exitCode == 3 && backupMeanwhile.stderr.contains("mxbackup restore pid \(first.pid)"), "\(backupMeanwhile.stderr)")
+        #expect(box.backupFiles(in: otherDir).filter { BackupName.suffix(of: $0) != nil }.isEmpty)
+        let status = try box.run(["status", "--dir", otherDir])
+        #expect(status.stdout.contains("mxbackup restore pid \(first.pid)"), "\(status.stdout)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+
+        kill(first.pid, SIGKILL)
+        first.wait()
+        // The server ends the lock's session once its psql reads end-of-input.
+        #expect(waitUntil(seconds: 10) { (try? box.run(["status", "--dir", otherDir]).stdout.contains("lock:           free")) == true })
+        let after = try box.run(["restore", backup, "--yes", "--dir", otherDir])
+        #expect(after.exitCode == 0, "\(after.stderr)")
+    }
+}
+
+extension Sandbox {
+    func backupFiles(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
     }
 }

@@ -41,7 +41,7 @@ public struct StatusReport: Sendable, Codable {
         var report = StatusReport(newest: nil, count: catalog.entries.count, totalSize: catalog.entries.reduce(0) { $0 + $1.size },
                                   lastOffsiteCopy: nil, lastDrill: nil,
                                   safetyCopies: try? SafetyCopies.list(DatabaseAdmin(config.postgres), live: config.postgres.database),
-                                  lock: OperationLock.holder(directory: directory, database: config.postgres.database),
+                                  lock: OperationLock.holder(directory: directory, connection: config.postgres),
                                   maxAgeSeconds: maxAge, problems: [], exitCode: 0)
         if let entry = catalog.entries.first {
             let verify = History.latest(.verify, for: entry.path, in: records)

@@ -51,7 +51,7 @@ public struct BackupOperation {
         let started = Date()
         FaultPoint.reached("backup: lock")
         try BackupDirectory.prepare(options.directory, console: console)
-        let lock = takeLock ? try OperationLock(directory: options.directory, database: connection.database, command: commandLine) : nil
+        let lock = takeLock ? try OperationLock(directory: options.directory, connection: connection, command: commandLine) : nil
         defer { lock?.release() }
         if let stale = lock?.staleHolder { console.warn("took over a stale lock left by: \(stale)") }
         if takeLock, let leftover = RestoreState.leftoverWarning(directory: options.directory, database: connection.database) {

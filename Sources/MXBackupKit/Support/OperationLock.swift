@@ -1,14 +1,17 @@
 import Foundation
 
-/// One backup or restore at a time per database: an flock()ed file `<backup dir>/.<database>.lock`.
+/// One backup, restore, rollback or prune at a time per database, held two ways for the whole operation:
+/// - an flock()ed file `<backup dir>/.<database>.lock`, whose content (pid, host, command, time) names the holder;
+/// - a PostgreSQL advisory lock on the database's name (`AdvisoryLock`), so that the lock belongs to the
+///   database: runs with another `--dir`, or on another host, are refused as well.
 ///
-/// The kernel releases the flock when the holder dies, however it dies, so a lock left by a killed run
-/// is taken over without guessing from pids; the file's content (pid, host, command, time) names the
-/// holder in the refusal message.
+/// Both are released by the kernel or the server when the holder dies, however it dies, so a lock left by a
+/// killed run is taken over without guessing from pids.
 public final class OperationLock {
     public let path: String
     private var fd: Int32
-    /// Who held the lock before us without releasing it (died): shown to the operator.
+    private var databaseLock: AdvisoryLock?
+    /// Who held the file lock before us without releasing it (died): shown to the operator.
     public let staleHolder: String?
 
     static func path(directory: String, database: String) -> String {
@@ -16,7 +19,9 @@ public final class OperationLock {
         return (directory as NSString).appendingPathComponent(".\(String(safe)).lock")
     }
 
-    public init(directory: String, database: String, command: String) throws {
+    /// - Parameter command: the command line, for the refusal message of whoever comes next.
+    public init(directory: String, connection: PostgresConnection, command: String) throws {
+        let database = connection.database
         path = Self.path(directory: directory, database: database)
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw MXError.failed("\(path): cannot open the lock file: \(Format.errno(errno))") }
@@ -27,15 +32,28 @@ public final class OperationLock {
             throw MXError.refused("another mxbackup run holds the lock for database \(database) (\(path)): \(previous.isEmpty ? "unknown holder" : previous); wait for it to finish")
         }
         staleHolder = previous.isEmpty ? nil : previous
-        let holder = "pid \(getpid()) on \(ProcessInfo.processInfo.hostName), '\(command)', since \(Format.iso8601(Date()))"
+        let host = ProcessInfo.processInfo.hostName
+        let holder = "pid \(getpid()) on \(host), '\(command)', since \(Format.iso8601(Date()))"
         ftruncate(fd, 0)
         lseek(fd, 0, SEEK_SET)
         try? FileDescriptor.writeAll(fd, Data((holder + "\n").utf8))
+        // application_name holds 63 bytes: the subcommand, pid and host say enough.
+        let verb = command.split(separator: " ").prefix(2).joined(separator: " ")
+        do {
+            databaseLock = try AdvisoryLock(connection: connection, holder: "\(verb) pid \(getpid()) on \(host)")
+        } catch {
+            release()
+            throw error
+        }
     }
 
-    /// Who holds the lock now, without taking it (nil when free).
-    public static func holder(directory: String, database: String) -> String? {
-        let path = path(directory: directory, database: database)
+    /// Who holds the lock now, without taking it (nil when free): the file's holder, else the database's.
+    public static func holder(directory: String, connection: PostgresConnection) -> String? {
+        fileHolder(path: path(directory: directory, database: connection.database))
+            ?? AdvisoryLock.holder(connection: connection).map { "\($0) (database lock; another backup directory or host)" }
+    }
+
+    private static func fileHolder(path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -47,8 +65,10 @@ public final class OperationLock {
         return text.isEmpty ? "unknown holder" : text
     }
 
-    /// Empties the file (no holder) and releases the lock.
+    /// Frees the database lock, empties the file (no holder) and releases it. Idempotent.
     public func release() {
+        databaseLock?.release()
+        databaseLock = nil
         guard fd >= 0 else { return }
         ftruncate(fd, 0)
         flock(fd, LOCK_UN)
