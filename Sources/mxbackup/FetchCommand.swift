@@ -23,7 +23,8 @@ struct FetchCommand: ParsableCommand {
             let source = try store.source(name, config: config, console: global.console)
             guard let manifest = source.manifest else { throw MXError.failed("\(source.name): no manifest") }
             let directory = output ?? config.backupDirectory
-            try BackupDirectory.prepare(directory, console: global.console)
+            // Only the backup directory is mxbackup's to tighten; --output is the operator's (/tmp keeps its sticky bit).
+            try BackupDirectory.prepare(directory, console: global.console, owned: output == nil)
             let target = (directory as NSString).appendingPathComponent(manifest.file.name)
             let sink = try FileSink(finalPath: target)
             do {

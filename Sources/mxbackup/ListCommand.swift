@@ -28,15 +28,28 @@ struct ListCommand: ParsableCommand {
             }
             let catalog = try BackupCatalog.scan(config.backupDirectory)
             // Safety copies live on the database server; the list still works when it is unreachable.
-            let copies = Result { try SafetyCopies.list(DatabaseAdmin(config.postgres), live: config.postgres.database) }
+            let admin = DatabaseAdmin(config.postgres)
+            let copies = Result { try SafetyCopies.list(admin, live: config.postgres.database) }
+            let scratch = try? SafetyCopies.scratchDatabases(admin, live: config.postgres.database)
             let history = History.read(directory: config.backupDirectory)
             let verifications = catalog.entries.map { History.latest(.verify, for: $0.path, in: history) }
             if json {
-                try printJSON(Listing(backups: zip(catalog.entries, verifications).map(ListedBackup.init), safetyCopies: try? copies.get()))
+                try printJSON(Listing(backups: zip(catalog.entries, verifications).map(ListedBackup.init),
+                                      safetyBackups: catalog.safetyBackups.map { ListedBackup($0, nil) },
+                                      safetyCopies: try? copies.get(), scratchDatabases: scratch))
                 return
             }
             defer {
-                printSafetyCopies(copies, keepHours: config.int("restore.safety_keep_hours") ?? 24)
+                let keepHours = config.int("restore.safety_keep_hours") ?? 24
+                for entry in catalog.safetyBackups {
+                    Console.writeOut("safety backup (file): \(entry.path), the live database before a restore, from \(Format.localTime(entry.created)); not a backup to restore as latest; 'mxbackup prune' deletes it after \(keepHours)h\n")
+                }
+                printSafetyCopies(copies, keepHours: keepHours)
+                let running = OperationLock.holder(directory: config.backupDirectory, connection: config.postgres)
+                for name in scratch ?? [] {
+                    Console.writeOut("scratch database of a restore: \(name); " + (running.map { "a run holds the lock (\($0))\n" }
+                        ?? "left by an interrupted restore: 'mxbackup restore --resume-cleanup' drops it\n"))
+                }
                 if let leftover = RestoreState.leftoverWarning(directory: config.backupDirectory, database: config.postgres.database) {
                     Console.writeOut(leftover + "\n")
                 }
@@ -69,7 +82,7 @@ struct ListCommand: ParsableCommand {
         switch copies {
         case .success(let list):
             for copy in list {
-                Console.writeOut("safety copy (database): \(copy.name), \(copy.kind.replacingOccurrences(of: "_", with: " ")) from \(Format.localTime(copy.created)); 'mxbackup prune' drops it after \(keepHours)h\n")
+                Console.writeOut("safety copy (\(copy.schemaOf.map { "schema in \($0)" } ?? "database")): \(copy.name), \(copy.kind.replacingOccurrences(of: "_", with: " ")) from \(Format.localTime(copy.created)); 'mxbackup prune' drops it after \(keepHours)h\n")
             }
         case .failure(let error):
             Console.writeOut("safety copies: not shown (\((error as? MXError)?.message ?? "\(error)"))\n")
@@ -79,8 +92,12 @@ struct ListCommand: ParsableCommand {
 
 struct Listing: Encodable {
     var backups: [ListedBackup]
+    /// Restores' safety backups of the live database (`synapse_db_safety_*`): not backups to restore as latest.
+    var safetyBackups: [ListedBackup]
     /// nil when the database server could not be asked.
     var safetyCopies: [SafetyCopy]?
+    /// Restores' scratch databases (leftovers unless a restore runs); nil when the server could not be asked.
+    var scratchDatabases: [String]?
 }
 
 struct ListedBackup: Encodable {
@@ -98,6 +115,8 @@ struct ListedBackup: Encodable {
     /// The last verify's verdict; nil when never verified.
     var verified: Bool?
     var verifiedAt: String?
+    /// "safety" for a restore's safety backup.
+    var purpose: String?
 
     init(_ entry: BackupEntry, _ verify: HistoryRecord?) {
         verified = verify?.ok
@@ -113,5 +132,6 @@ struct ListedBackup: Encodable {
         sha256 = entry.manifest?.file.sha256
         serverName = entry.manifest?.serverName
         schemaVersion = entry.manifest?.schemaVersion
+        purpose = entry.kind == .safety ? Manifest.safetyPurpose : nil
     }
 }

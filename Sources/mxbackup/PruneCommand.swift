@@ -32,9 +32,12 @@ struct PruneCommand: ParsableCommand {
                 }
             }
             let config = try global.load(extra: extra)
-            let safety = PruneOperation.SafetyCopyPolicy(admin: DatabaseAdmin(config.postgres), live: config.postgres.database,
-                                                         keepHours: config.int("restore.safety_keep_hours") ?? 24)
-            let operation = PruneOperation(directory: config.backupDirectory, policy: config.retention, safetyCopies: safety, console: global.console)
+            let operation = PruneOperation(directory: config.backupDirectory, database: config.postgres.database, policy: config.retention,
+                                           safetyKeepHours: config.int("restore.safety_keep_hours") ?? 24,
+                                           server: DatabaseAdmin(config.postgres), console: global.console)
+            // Not while a backup, restore or rollback of this database runs: it may need what would go.
+            let lock = dryRun ? nil : try OperationLock(directory: config.backupDirectory, connection: config.postgres, command: commandLineForRecords)
+            defer { lock?.release() }
             let result = try operation.run(dryRun: dryRun)
             if json {
                 try printJSON(PruneSummary(dryRun: dryRun, decisions: result.decisions, removedLeftovers: result.leftovers,
@@ -50,7 +53,7 @@ struct PruneCommand: ParsableCommand {
             }
             for leftover in result.leftovers { Console.writeOut("\(verb) leftover \(leftover)\n") }
             for copy in result.expiredCopies {
-                Console.writeOut("\(dryRun ? "would drop" : "dropped") database \(copy.name) (safety copy from \(Format.localTime(copy.created)))\n")
+                Console.writeOut("\(dryRun ? "would drop" : "dropped") \(copy.description) (safety copy from \(Format.localTime(copy.created)))\n")
             }
             let gone = result.decisions.filter { !$0.keep }
             Console.writeOut("\(gone.count) backups \(verb) (\(Format.bytes(gone.reduce(0) { $0 + $1.size }))), \(result.decisions.count - gone.count) kept\n")

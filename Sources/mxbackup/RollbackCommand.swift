@@ -5,7 +5,7 @@ import MXBackupKit
 struct RollbackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback",
-        abstract: "Swap the newest safety copy (<db>_pre_restore_*) back in as the live database.")
+        abstract: "Bring the newest safety copy back: database <db>_pre_restore_*, or schema public_pre_restore_* (in-place).")
 
     @OptionGroup var global: GlobalOptions
 
@@ -39,7 +39,7 @@ struct RollbackCommand: ParsableCommand {
                 let copy = try operation.candidate()
                 record.file = copy.name
                 let live = config.postgres.database
-                Console.writeOut("\(copy.name) (from \(Format.localTime(copy.created))) becomes \(live); the current \(live) is kept as \(live)_rolled_back_<now>\n")
+                Console.writeOut(operation.plan(copy) + "\n")
                 if dryRun { audit("dry-run"); return }
                 if !yes {
                     guard isatty(STDIN_FILENO) == 1 else { throw MXError.refused("rollback replaces database \(live) and no terminal is attached to confirm: pass --yes") }
@@ -49,8 +49,8 @@ struct RollbackCommand: ParsableCommand {
                 let result = try operation.run(copy, timeline: timeline)
                 record.downtimeSeconds = result.downtime
                 audit("done")
-                Notifier.from(config, console: global.console).send(ok: true, job: "rollback", "\(copy.name) is \(live) again; downtime \(Format.duration(result.downtime))")
-                Console.writeOut("rolled back: \(live) is \(copy.name) again; downtime \(Format.duration(result.downtime)); health: \(result.health)\n")
+                Notifier.from(config, console: global.console).send(ok: true, job: "rollback", "\(copy.description) is live again; downtime \(Format.duration(result.downtime))")
+                Console.writeOut("rolled back: \(copy.description) is live again in \(live); downtime \(Format.duration(result.downtime)); health: \(result.health)\n")
             } catch let error as MXError {
                 audit(timeline.rolledBack ? "rolled-back" : (timeline.steps.isEmpty ? "refused" : "failed"), error.message)
                 if !timeline.steps.isEmpty { Notifier.from(config, console: global.console).send(ok: false, job: "rollback", error.message) }

@@ -6,7 +6,7 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "One screen: newest backup, verification, drills, safety copies, lock. Exit code for monitoring.",
-        discussion: "Exit codes: 0 OK, 4 no backup or the newest is older than --max-age, 5 the newest backup failed its last verify, 6 the last drill failed.")
+        discussion: "Exit codes: 0 OK, 7 an interrupted restore waits for 'restore --resume-cleanup' (before all others), 4 no backup or the newest is older than --max-age, 5 the newest backup failed its last verify, 6 the last drill failed.")
 
     @OptionGroup var global: GlobalOptions
 

@@ -51,10 +51,11 @@ struct VerifyCommand: ParsableCommand {
                 targets = paths.map { path in (path, { verifier.verify(path) }) }
             }
             var verdicts: [BackupVerifier.Verdict] = []
+            // Verdicts are recorded there; a read-only command leaves an existing directory's mode alone.
+            try? BackupDirectory.prepare(config.backupDirectory, console: global.console, owned: false)
             for (file, check) in targets {
                 let verdict = check()
                 verdicts.append(verdict)
-                try? BackupDirectory.prepare(config.backupDirectory, console: global.console)
                 do {
                     try History.append(HistoryRecord(kind: .verify, file: file, sha256: verdict.sha256, ok: verdict.ok,
                                                      reason: verdict.ok ? nil : verdict.detail), directory: config.backupDirectory)

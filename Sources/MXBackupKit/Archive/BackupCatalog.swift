@@ -9,22 +9,40 @@ public struct BackupEntry: Sendable {
     public var compression: Compression
     public var encrypted: Bool
     public var manifest: Manifest?
+    public var kind: BackupName.Kind
+    /// Set when the time in a legacy file's name cannot be right (later than the file itself): says why
+    /// `created` was taken from the file instead.
+    public var clockNote: String?
     public var manifestPath: String? { manifest == nil ? nil : Manifest.path(forBackup: path) }
     /// A file of the legacy scripts (or any backup without a manifest).
     public var isLegacy: Bool { manifest == nil }
+
+    /// Seconds since `created`, never negative.
+    public func age(now: Date = Date()) -> Double { max(0, now.timeIntervalSince(created)) }
+
+    /// Why the backup's time cannot be trusted as it stands (a warning), or nil.
+    public func datingProblem(now: Date = Date()) -> String? {
+        if created.timeIntervalSince(now) > 60 {
+            return "dated \(Format.iso8601(created)), in the future: check this machine's clock and time zone (its age counts as 0)"
+        }
+        return clockNote
+    }
 }
 
 public struct BackupCatalog: Sendable {
     public var directory: String
+    /// Backups, newest first. Only files named like a backup (`BackupName.parse`); safety backups are apart.
     public var entries: [BackupEntry]
-    /// Leftovers of interrupted runs: `.partial` files, and manifests whose backup is gone (a crash
-    /// between the manifest's rename and the backup's).
+    /// Restores' safety backups of the live database (`synapse_db_safety_*`), newest first.
+    public var safetyBackups: [BackupEntry]
+    /// Leftovers of interrupted runs: `.partial` files of backup names, and manifests whose backup is gone
+    /// (a crash between the manifest's rename and the backup's).
     public var partials: [(path: String, modified: Date)]
 
     /// Reads the directory. A missing directory is an empty catalogue.
     public static func scan(_ directory: String) throws -> BackupCatalog {
         let fm = FileManager.default
-        guard fm.fileExists(atPath: directory) else { return BackupCatalog(directory: directory, entries: [], partials: []) }
+        guard fm.fileExists(atPath: directory) else { return BackupCatalog(directory: directory, entries: [], safetyBackups: [], partials: []) }
         let names: [String]
         do { names = try fm.contentsOfDirectory(atPath: directory) } catch {
             throw MXError.failed("\(directory): cannot list the backup directory: \(error.localizedDescription)")
@@ -37,25 +55,35 @@ public struct BackupCatalog: Sendable {
                   attributes[.type] as? FileAttributeType == .typeRegular else { continue }
             let modified = attributes[.modificationDate] as? Date ?? Date.distantPast
             if name.hasSuffix(".partial") {
-                partials.append((path, modified))
+                if BackupName.parse(String(name.dropLast(".partial".count))) != nil { partials.append((path, modified)) }
                 continue
             }
             if name.hasSuffix(".manifest.json") {
                 let stem = String(path.dropLast(".manifest.json".count))
-                if !BackupName.suffixes.contains(where: { fm.fileExists(atPath: stem + $0) }) { partials.append((path, modified)) }
+                if BackupName.parse((stem as NSString).lastPathComponent + ".sql") != nil,
+                   !BackupName.suffixes.contains(where: { fm.fileExists(atPath: stem + $0) }) { partials.append((path, modified)) }
                 continue
             }
-            guard let suffix = BackupName.suffix(of: name) else { continue }
+            guard let parsed = BackupName.parse(name) else { continue }
             let manifestPath = Manifest.path(forBackup: path)
             let manifest = fm.fileExists(atPath: manifestPath) ? try? Manifest.read(manifestPath) : nil
-            let created = manifest.flatMap { Format.parseISO8601($0.createdAt) }
-                ?? BackupName.date(in: name, timeZone: .current) ?? modified
-            let compression: Compression = suffix.contains(".zst") ? .zstd : suffix.contains(".gz") ? .gzip : .none
+            var created = manifest.flatMap { Format.parseISO8601($0.createdAt) }
+            var clockNote: String?
+            if created == nil, let named = BackupName.date(in: parsed.stamp, timeZone: .current) {
+                // A file cannot be older than its last write: a later name was written in another time zone.
+                created = min(named, modified)
+                if named.timeIntervalSince(modified) > 60 {
+                    clockNote = "its name says \(Format.iso8601(named)) but the file was last written \(Format.iso8601(modified)): the name is in another time zone than this machine's (\(TimeZone.current.identifier)); its age is taken from the file"
+                }
+            }
+            let compression: Compression = parsed.suffix.contains(".zst") ? .zstd : parsed.suffix.contains(".gz") ? .gzip : .none
+            let kind: BackupName.Kind = parsed.kind == .safety || manifest?.purpose == Manifest.safetyPurpose ? .safety : .backup
             entries.append(BackupEntry(path: path, size: (attributes[.size] as? NSNumber)?.int64Value ?? 0,
-                                       created: created, compression: compression,
-                                       encrypted: suffix.hasSuffix(".gpg"), manifest: manifest))
+                                       created: created ?? modified, compression: compression,
+                                       encrypted: parsed.suffix.hasSuffix(".gpg"), manifest: manifest, kind: kind, clockNote: clockNote))
         }
         entries.sort { $0.created > $1.created }
-        return BackupCatalog(directory: directory, entries: entries, partials: partials.sorted { $0.1 < $1.1 })
+        return BackupCatalog(directory: directory, entries: entries.filter { $0.kind == .backup },
+                             safetyBackups: entries.filter { $0.kind == .safety }, partials: partials.sorted { $0.1 < $1.1 })
     }
 }

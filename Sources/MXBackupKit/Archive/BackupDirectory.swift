@@ -1,8 +1,11 @@
 import Foundation
 
-/// The backup directory is private: created 0700, tightened to 0700 if it is looser.
+/// Directories mxbackup writes backups into. One it creates is private (0700). An existing one is
+/// tightened to 0700 only when mxbackup owns it as its backup directory and is about to write backups
+/// there (`owned`); anywhere else (`fetch --output /tmp`, a read-only command) its mode is the operator's,
+/// and a loose one is only warned about: the files mxbackup writes are 0600 anyway.
 public enum BackupDirectory {
-    public static func prepare(_ path: String, console: Console) throws {
+    public static func prepare(_ path: String, console: Console, owned: Bool = true) throws {
         var st = stat()
         if stat(path, &st) != 0 {
             do {
@@ -16,11 +19,16 @@ public enum BackupDirectory {
         guard st.st_mode & S_IFMT == S_IFDIR else {
             throw MXError.configuration("backup.dir \(path): exists and is not a directory")
         }
+        let mode = String(st.st_mode & 0o7777, radix: 8)
         if st.st_mode & 0o077 != 0 {
-            guard chmod(path, 0o700) == 0 else {
-                throw MXError.failed("backup.dir \(path): is readable by others and cannot be made private: \(Format.errno(errno))")
+            if owned {
+                guard chmod(path, 0o700) == 0 else {
+                    throw MXError.failed("backup.dir \(path): is readable by others and cannot be made private: \(Format.errno(errno))")
+                }
+                console.warn("backup.dir \(path) was readable by group or others (mode \(mode)); changed to 700")
+            } else {
+                console.warn("\(path) is open to group or others (mode \(mode)): left as it is; the files written there are 0600")
             }
-            console.warn("backup.dir \(path) was readable by group or others (mode \(String(st.st_mode & 0o777, radix: 8))); changed to 700")
         }
         guard access(path, W_OK) == 0 else {
             throw MXError.refused("backup.dir \(path): not writable by this user")

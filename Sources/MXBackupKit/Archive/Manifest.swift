@@ -48,6 +48,13 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var compressionLevel: Int
     public var encryption: EncryptionInfo
     public var file: FileInfo
+    /// "safety": a restore's safety backup of the live database, not a backup to keep, push or restore
+    /// as `latest`. Absent for an ordinary backup (and in manifests older than the field).
+    public var purpose: String? = nil
+    /// Schemas left out of the dump (pg_dump patterns): a restore's own safety copies inside the database.
+    public var excludedSchemas: [String]? = nil
+
+    public static let safetyPurpose = "safety"
 
     public static func path(forBackup path: String) -> String { BackupName.stem(of: path) + ".manifest.json" }
 

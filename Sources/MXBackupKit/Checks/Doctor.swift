@@ -158,9 +158,12 @@ public struct Doctor {
     private mutating func checkHistory() {
         let catalog = (try? BackupCatalog.scan(config.backupDirectory))?.entries ?? []
         if let newest = catalog.first {
-            let age = Date().timeIntervalSince(newest.created)
-            add("last backup", age <= maxAge ? .ok : .fail, "\(newest.path), \(Format.duration(age)) old (limit \(Format.duration(maxAge)))",
-                fix: "run mxbackup backup, and check the cron job or timer that should run it")
+            let age = newest.age()
+            let dating = newest.datingProblem()
+            add("last backup", age > maxAge ? .fail : dating != nil ? .warn : .ok,
+                "\(newest.path), \(Format.duration(age)) old (limit \(Format.duration(maxAge)))" + (dating.map { ": \($0)" } ?? ""),
+                fix: dating != nil && age <= maxAge ? "check the clock and time zone (TZ) of this machine and of whatever named the file"
+                                                    : "run mxbackup backup, and check the cron job or timer that should run it")
         } else {
             add("last backup", .fail, "no backup in \(config.backupDirectory)", fix: "mxbackup backup")
         }

@@ -1,12 +1,14 @@
 import Foundation
 
 /// `mxbackup status`: one screen for people and one object for monitoring, with exit codes that say
-/// what is wrong: 0 OK, 4 no backup or the newest is too old, 5 the newest backup failed its last verify,
-/// 6 the last drill failed (the first that applies, in that order).
+/// what is wrong: 7 an interrupted restore waits for `restore --resume-cleanup` (Synapse may be stopped; before
+/// all others), else 4 no backup or the newest is too old, 5 the newest backup failed its last verify,
+/// 6 the last drill failed (the first that applies, in that order), else 0 OK.
 public struct StatusReport: Sendable, Codable {
     public struct Backup: Sendable, Codable {
         public var file: String
         public var created: String
+        /// Never negative: a backup dated in the future is 0 s old (and named in `warnings`).
         public var ageSeconds: Double
         public var size: Int64
         /// nil: never verified.
@@ -29,29 +31,49 @@ public struct StatusReport: Sendable, Codable {
     public var lastDrill: Drill?
     /// nil when the database server could not be asked.
     public var safetyCopies: [SafetyCopy]?
+    /// Restores' scratch databases; nil when the database server could not be asked.
+    public var scratchDatabases: [String]?
+    /// What an interrupted restore left (its state file), and what to run.
+    public var interruptedRestore: String?
     public var lock: String?
     public var maxAgeSeconds: Double
     public var problems: [String]
+    /// Worth knowing, not failing: a backup dated in the future, say.
+    public var warnings: [String] = []
     public var exitCode: Int32
+
+    /// Exit code of an interrupted restore.
+    public static let interruptedRestoreCode: Int32 = 7
 
     public static func gather(_ config: Configuration, maxAge: Double, now: Date = Date()) throws -> StatusReport {
         let directory = config.backupDirectory
         let catalog = try BackupCatalog.scan(directory)
         let records = History.read(directory: directory)
+        let live = config.postgres.database
+        let admin = DatabaseAdmin(config.postgres)
         var report = StatusReport(newest: nil, count: catalog.entries.count, totalSize: catalog.entries.reduce(0) { $0 + $1.size },
                                   lastOffsiteCopy: nil, lastDrill: nil,
-                                  safetyCopies: try? SafetyCopies.list(DatabaseAdmin(config.postgres), live: config.postgres.database),
+                                  safetyCopies: try? SafetyCopies.list(admin, live: live),
+                                  scratchDatabases: try? SafetyCopies.scratchDatabases(admin, live: live),
+                                  interruptedRestore: RestoreState.leftoverWarning(directory: directory, database: live),
                                   lock: OperationLock.holder(directory: directory, connection: config.postgres),
                                   maxAgeSeconds: maxAge, problems: [], exitCode: 0)
+        var codes: [Int32] = []
+        var interrupted = report.interruptedRestore != nil
         if let entry = catalog.entries.first {
             let verify = History.latest(.verify, for: entry.path, in: records)
-            report.newest = Backup(file: entry.path, created: Format.iso8601(entry.created), ageSeconds: now.timeIntervalSince(entry.created),
+            report.newest = Backup(file: entry.path, created: Format.iso8601(entry.created), ageSeconds: entry.age(now: now),
                                    size: entry.size, verified: verify?.ok, verifiedAt: verify?.time)
+            if let dating = entry.datingProblem(now: now) { report.warnings.append("the newest backup \(entry.name): \(dating)") }
+        }
+        if let interrupted = report.interruptedRestore { report.problems.append(interrupted) }
+        if report.lock == nil, let scratch = report.scratchDatabases, !scratch.isEmpty {
+            report.problems.append("scratch database \(scratch.joined(separator: ", ")) left by an interrupted restore: run 'mxbackup restore --resume-cleanup'")
+            interrupted = true
         }
         if let drill = History.latest(.drill, in: records) {
             report.lastDrill = Drill(time: drill.time, ok: drill.ok, seconds: drill.seconds, reason: drill.reason)
         }
-        var codes: [Int32] = []
         if let newest = report.newest {
             if newest.ageSeconds > maxAge {
                 report.problems.append("the newest backup is \(Format.duration(newest.ageSeconds)) old (limit \(Format.duration(maxAge)))")
@@ -69,7 +91,7 @@ public struct StatusReport: Sendable, Codable {
             report.problems.append("the last drill failed: \(report.lastDrill?.reason ?? "")")
             codes.append(6)
         }
-        report.exitCode = codes.min() ?? 0
+        report.exitCode = interrupted ? Self.interruptedRestoreCode : codes.min() ?? 0
         return report
     }
 
@@ -85,7 +107,9 @@ public struct StatusReport: Sendable, Codable {
         out += "offsite copy:   \(lastOffsiteCopy ?? "none (no offsite store configured)")\n"
         out += "last drill:     " + (lastDrill.map { $0.ok ? "OK \($0.time), restore took \(Format.duration($0.seconds ?? 0)) (RTO)" : "FAILED \($0.time): \($0.reason ?? "")" } ?? "never") + "\n"
         out += "safety copies:  " + (safetyCopies.map { $0.isEmpty ? "none" : $0.map(\.name).joined(separator: ", ") + " (dropped by prune after restore.safety_keep_hours)" } ?? "unknown (database unreachable)") + "\n"
+        if let scratchDatabases, !scratchDatabases.isEmpty { out += "scratch:        \(scratchDatabases.joined(separator: ", "))\n" }
         out += "lock:           \(lock ?? "free")\n"
+        out += warnings.map { "WARNING:        \($0)\n" }.joined()
         out += problems.isEmpty ? "status:         OK\n" : problems.map { "PROBLEM:        \($0)\n" }.joined()
         return out
     }

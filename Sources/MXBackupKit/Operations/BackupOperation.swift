@@ -12,6 +12,9 @@ public struct BackupOperation {
         public var includeOneTimeKeys: Bool
         public var directory: String
         public var serverName: String?
+        /// `.safety`: a restore's copy of the live database before it replaces it, named and marked so that
+        /// it is never taken for a backup; whole (its own safety schemas included), to be reloaded as it was.
+        public var kind: BackupName.Kind = .backup
 
         public init(_ config: Configuration) {
             compression = config.compression
@@ -78,7 +81,7 @@ public struct BackupOperation {
         try server.requireDumpTool("pg_dump", major: dumpTool.major, version: dumpTool.version)
         try Interrupts.shared.checkpoint()
 
-        let name = BackupName.make(date: started, compression: options.compression, encrypted: encryption != .none)
+        let name = BackupName.make(date: started, compression: options.compression, encrypted: encryption != .none, kind: options.kind)
         let path = (options.directory as NSString).appendingPathComponent(name)
         console.info("backing up \(connection.display) (PostgreSQL \(server.version), \(Format.bytes(server.databaseSize))) to \(path)")
 
@@ -114,7 +117,9 @@ public struct BackupOperation {
             compression: options.compression.rawValue,
             compressionLevel: options.level ?? options.compression.defaultLevel,
             encryption: .init(mode: Self.mode(of: encryption), recipients: recipients),
-            file: .init(name: name, size: file.bytesWritten, sha256: file.sha256 ?? ""))
+            file: .init(name: name, size: file.bytesWritten, sha256: file.sha256 ?? ""),
+            purpose: options.kind == .safety ? Manifest.safetyPurpose : nil,
+            excludedSchemas: excludedSchemas.isEmpty ? nil : excludedSchemas)
         let manifestPath = Manifest.path(forBackup: path)
         do {
             // Manifest first: a crash between the two renames leaves an orphan manifest (harmless,
@@ -134,7 +139,7 @@ public struct BackupOperation {
 
     /// Runs pg_dump and pushes its output through the scanner into `sink`, then finishes the chain.
     private func dump(into sink: ByteSink, scanner: DumpScanner, written: Box<Int64>, started: Date) throws {
-        var arguments = ["--format=plain", "--no-owner", "--no-privileges"]
+        var arguments = ["--format=plain", "--no-owner", "--no-privileges"] + excludedSchemas.map { "--exclude-schema=\($0)" }
         if !options.includeOneTimeKeys { arguments.append("--exclude-table-data=\(Self.oneTimeKeysTable)") }
         let spec = connection.tool("pg_dump", arguments)
         let pgDump: PipedChild
@@ -188,6 +193,9 @@ public struct BackupOperation {
         }
         try sink.finish()
     }
+
+    /// A restore's safety copies inside the database are not Synapse's data: a backup leaves them out.
+    private var excludedSchemas: [String] { options.kind == .safety ? [] : SafetyCopies.schemaPatterns }
 
     static func serverName(of userID: String) -> String? {
         guard let colon = userID.firstIndex(of: ":") else { return nil }

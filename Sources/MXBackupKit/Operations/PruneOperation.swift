@@ -2,9 +2,12 @@ import Foundation
 
 /// `mxbackup prune`: applies the retention policy to the backup directory.
 ///
-/// Never deletes the newest backup whose manifest checksum matches its file (so a broken policy or a
-/// run of failed backups can never leave zero good backups); deletes a manifest with its backup;
-/// removes leftovers (`.partial` files, orphan manifests) older than a day (younger ones may belong to a running backup).
+/// Only this database's backups are candidates: files named like a backup (`BackupName.parse`) whose
+/// manifest, if any, names this database; anything else in the directory is never touched. Never deletes
+/// the newest backup whose manifest checksum matches its file (so a broken policy or a run of failed backups
+/// can never leave zero good backups); deletes a manifest with its backup; removes leftovers (`.partial`
+/// files, orphan manifests) older than a day (younger ones may belong to a running backup). Restores' safety
+/// copies (safety backup files, databases, schemas) go after `restore.safety_keep_hours`.
 public struct PruneOperation {
     public struct Decision: Sendable, Encodable {
         public var path: String
@@ -17,32 +20,24 @@ public struct PruneOperation {
     public struct Plan: Sendable {
         public var decisions: [Decision]
         public var leftovers: [String]
-        /// Safety-copy databases older than `restore.safety_keep_hours`.
+        /// Safety-copy databases and schemas older than `restore.safety_keep_hours`.
         public var expiredCopies: [SafetyCopy]
     }
 
-    /// Where the safety copies of restores live, and how long they are kept.
-    public struct SafetyCopyPolicy {
-        public var admin: DatabaseAdmin
-        public var live: String
-        public var keepHours: Int
-
-        public init(admin: DatabaseAdmin, live: String, keepHours: Int) {
-            self.admin = admin
-            self.live = live
-            self.keepHours = keepHours
-        }
-    }
-
     public let directory: String
+    public let database: String
     public let policy: RetentionPolicy
-    public let safetyCopies: SafetyCopyPolicy?
+    public let safetyKeepHours: Int
+    /// Where the safety copies of restores live (nil: only files are pruned).
+    public let server: DatabaseAdmin?
     public let console: Console
 
-    public init(directory: String, policy: RetentionPolicy, safetyCopies: SafetyCopyPolicy?, console: Console) {
+    public init(directory: String, database: String, policy: RetentionPolicy, safetyKeepHours: Int, server: DatabaseAdmin?, console: Console) {
         self.directory = directory
+        self.database = database
         self.policy = policy
-        self.safetyCopies = safetyCopies
+        self.safetyKeepHours = safetyKeepHours
+        self.server = server
         self.console = console
     }
 
@@ -51,9 +46,11 @@ public struct PruneOperation {
             throw MXError.configuration("no retention policy: set retention.keep_days (or BACKUP_RETENTION_DAYS in --env-file) or keep_last/keep_daily/keep_weekly/keep_monthly, or pass --keep-days")
         }
         let catalog = try BackupCatalog.scan(directory)
-        var reasons = policy.reasons(for: catalog.entries.map(\.created), now: now)
+        let mine = { (entry: BackupEntry) in entry.manifest.map { $0.database == database } ?? true }
+        let entries = catalog.entries.filter(mine)
+        var reasons = policy.reasons(for: entries.map(\.created), now: now)
         // entries are newest first: protect the first one whose checksum is right.
-        for (index, entry) in catalog.entries.enumerated() {
+        for (index, entry) in entries.enumerated() {
             guard let manifest = entry.manifest else { continue }
             if manifest.file.size == entry.size, (try? SHA256Hasher.hex(of: entry.path)) == manifest.file.sha256 {
                 reasons[index].append("newest verified backup")
@@ -61,16 +58,25 @@ public struct PruneOperation {
             }
             console.warn("\(entry.path): does not match its manifest's size/checksum")
         }
-        let decisions = catalog.entries.enumerated().map { index, entry in
+        var decisions = entries.enumerated().map { index, entry in
             Decision(path: entry.path, created: entry.created, size: entry.size, keep: !reasons[index].isEmpty, reasons: reasons[index])
+        }
+        let cutoff = now.addingTimeInterval(-Double(safetyKeepHours) * 3600)
+        let pending = RestoreState.load(RestoreState.path(directory: directory, database: database))?.safetyBackup
+        for entry in catalog.safetyBackups.filter(mine) {
+            var why: [String] = []
+            if entry.created >= cutoff { why.append("safety backup of a restore, kept \(safetyKeepHours)h") }
+            if let pending, (pending as NSString).standardizingPath == (entry.path as NSString).standardizingPath {
+                why.append("named by an interrupted restore's state file")
+            }
+            decisions.append(Decision(path: entry.path, created: entry.created, size: entry.size, keep: !why.isEmpty, reasons: why))
         }
         let dayAgo = now.addingTimeInterval(-86400)
         let leftovers = catalog.partials.filter { $0.modified < dayAgo }.map(\.path)
         var expired: [SafetyCopy] = []
-        if let safetyCopies {
+        if let server {
             do {
-                let cutoff = now.addingTimeInterval(-Double(safetyCopies.keepHours) * 3600)
-                expired = try SafetyCopies.list(safetyCopies.admin, live: safetyCopies.live).filter { $0.created < cutoff }
+                expired = try SafetyCopies.list(server, live: database).filter { $0.created < cutoff }
             } catch {
                 console.warn("safety copies not pruned: \((error as? MXError)?.message ?? "\(error)")")
             }
@@ -88,7 +94,9 @@ public struct PruneOperation {
             if FileManager.default.fileExists(atPath: manifest) { try remove(manifest) }
         }
         for leftover in result.leftovers { try remove(leftover) }
-        for copy in result.expiredCopies { try safetyCopies?.admin.drop(copy.name) }
+        if let server {
+            for copy in result.expiredCopies { try SafetyCopies.drop(copy, server) }
+        }
         return result
     }
 
