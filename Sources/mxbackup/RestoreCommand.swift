@@ -113,6 +113,7 @@ struct RestoreCommand: ParsableCommand {
             // The safety backup of `recreate` is the live state, reloaded onto the same server if needed: all of it.
             var safetyOptions = BackupOperation.Options(config)
             safetyOptions.includeOneTimeKeys = true
+            safetyOptions.kind = .safety
             let operation = RestoreOperation(connection: config.postgres, gpg: config.gpg, passphrase: config.secret("gpg.passphrase"),
                                              services: serviceController, health: config.healthCheck,
                                              directory: config.backupDirectory, console: console, options: options,
