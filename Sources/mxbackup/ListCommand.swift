@@ -45,7 +45,7 @@ struct ListCommand: ParsableCommand {
                     Console.writeOut("safety backup (file): \(entry.path), the live database before a restore, from \(Format.localTime(entry.created)); not a backup to restore as latest; 'mxbackup prune' deletes it after \(keepHours)h\n")
                 }
                 printSafetyCopies(copies, keepHours: keepHours)
-                let running = OperationLock.holder(directory: config.backupDirectory, connection: config.postgres)
+                let running = scratch?.isEmpty == false ? OperationLock.holder(directory: config.backupDirectory, connection: config.postgres) : nil
                 for name in scratch ?? [] {
                     Console.writeOut("scratch database of a restore: \(name); " + (running.map { "a run holds the lock (\($0))\n" }
                         ?? "left by an interrupted restore: 'mxbackup restore --resume-cleanup' drops it\n"))

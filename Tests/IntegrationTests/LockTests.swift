@@ -48,6 +48,9 @@ import Testing
         let backupMeanwhile = try box.run(["backup", "--dir", otherDir])
         #expect(backupMeanwhile.exitCode == 3 && backupMeanwhile.stderr.contains("mxbackup restore pid \(first.pid)"), "\(backupMeanwhile.stderr)")
         #expect(box.backupFiles(in: otherDir).filter { BackupName.suffix(of: $0) != nil }.isEmpty)
+        // A cleanup from another directory must not drop what the running restore made.
+        let cleanup = try box.run(["restore", "--resume-cleanup", "--dir", otherDir])
+        #expect(cleanup.exitCode == 3 && cleanup.stderr.contains("mxbackup restore pid \(first.pid)"), "\(cleanup.stderr)")
         let status = try box.run(["status", "--dir", otherDir])
         #expect(status.stdout.contains("mxbackup restore pid \(first.pid)"), "\(status.stdout)")
         #expect(try box.cluster.contentChecksums(database: box.database) == before)
