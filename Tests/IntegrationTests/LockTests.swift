@@ -64,6 +64,31 @@ import Testing
     }
 }
 
+extension LockTests {
+    /// In container mode the lock's session runs through `docker exec -i` like every client tool, and the
+    /// refusal still names the holder from the server's lock table.
+    @Test func theDatabaseLockWorksThroughDockerExec() throws {
+        let box = try Sandbox()
+        try box.shim("docker", """
+        [ "$1" = exec ] || { echo "stand-in docker: unexpected $*" >&2; exit 1; }
+        shift
+        while [ $# -gt 0 ]; do case "$1" in -i) shift;; -e) shift 2;; *) break;; esac; done
+        shift  # the container name
+        exec "$@"
+        """)
+        try box.writeConfig(postgres: ["container: matrix-postgres", "docker: \(box.binDir)/docker"])
+        let elsewhere = box.root + "/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lock = try OperationLock(directory: elsewhere, connection: box.cluster.connection(database: box.database),
+                                     command: "mxbackup restore (test holder)")
+        let refused = try box.run(["backup"])
+        #expect(refused.exitCode == 3 && refused.stderr.contains("mxbackup restore pid \(getpid())"), "\(refused.stderr)")
+        lock.release()
+        let backup = try box.run(["backup"])
+        #expect(backup.exitCode == 0, "\(backup.stderr)")
+    }
+}
+
 extension Sandbox {
     func backupFiles(in directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
