@@ -36,6 +36,7 @@ struct PruneCommand: ParsableCommand {
                                            safetyKeepHours: config.int("restore.safety_keep_hours") ?? 24,
                                            server: DatabaseAdmin(config.postgres), console: global.console)
             // Not while a backup, restore or rollback of this database runs: it may need what would go.
+            if !dryRun { try BackupDirectory.prepare(config.backupDirectory, console: global.console) }
             let lock = dryRun ? nil : try OperationLock(directory: config.backupDirectory, connection: config.postgres, command: commandLineForRecords)
             defer { lock?.release() }
             let result = try operation.run(dryRun: dryRun)
