@@ -23,17 +23,17 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         try perform {
-            var extra: [String: ConfigValue] = [:]
+            var extra: [ConfigFlag] = []
             for (key, value) in [("keep_days", keepDays), ("keep_last", keepLast), ("keep_daily", keepDaily),
                                  ("keep_weekly", keepWeekly), ("keep_monthly", keepMonthly)] {
                 if let value {
                     guard value >= 0 else { throw MXError.configuration("--\(key.replacingOccurrences(of: "_", with: "-")): must not be negative") }
-                    extra["retention.\(key)"] = .int(value)
+                    extra.append(ConfigFlag("--\(key.replacingOccurrences(of: "_", with: "-"))", "retention.\(key)", .int(value)))
                 }
             }
             let config = try global.load(extra: extra)
             let safety = PruneOperation.SafetyCopyPolicy(admin: DatabaseAdmin(config.postgres), live: config.postgres.database,
-                                                         keepHours: config.int("restore.safety_keep_hours") ?? 24)
+                                                         keepHours: config.settings.restore.safetyKeepHours)
             let operation = PruneOperation(directory: config.backupDirectory, policy: config.retention, safetyCopies: safety, console: global.console)
             let result = try operation.run(dryRun: dryRun)
             if json {
