@@ -9,7 +9,7 @@ struct BackupCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "zstd or gzip (backup.compression, default zstd; gzip gives the legacy .sql.gz).")
+    @Option(help: "\(Settings.Backup.compressions.map(\.rawValue).joined(separator: ", ")) (backup.compression, default zstd; gzip gives the legacy .sql.gz).")
     var compression: String?
 
     @Option(help: "Compression level (backup.level, default 1 for zstd, 6 for gzip).")

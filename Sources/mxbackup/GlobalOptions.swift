@@ -53,6 +53,11 @@ struct GlobalOptions: ParsableArguments {
     var console: Console { Console.detect(quiet: quiet) }
 }
 
+/// The values of an enumerated setting, for help texts: the same list its validation uses.
+func listed<E: CaseIterable & RawRepresentable>(_: E.Type) -> String where E.RawValue == String {
+    E.allCases.map(\.rawValue).joined(separator: ", ")
+}
+
 /// Encodes results for `--json`.
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()

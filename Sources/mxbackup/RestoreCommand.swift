@@ -21,13 +21,13 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: "Role that owns the restored database and its objects (default: postgres.user).")
     var owner: String?
 
-    @Option(help: "swap, recreate or in-place (restore.strategy, default swap).")
+    @Option(help: "\(listed(RestoreOperation.Strategy.self)) (restore.strategy, default swap).")
     var strategy: String?
 
     @Option(help: ArgumentHelp("Replace only these tables' rows, in one transaction, Synapse running (comma-separated).", valueName: "T1,T2"))
     var tables: String?
 
-    @Option(help: "Service control for this run: none, compose, systemd or command (services.kind).")
+    @Option(help: "Service control for this run: \(listed(Settings.Services.Kind.self)) (services.kind).")
     var services: String?
 
     @Option(help: "Sessions loading table data at once (restore.jobs; default one per core, at most 4).")

@@ -9,7 +9,7 @@ struct RollbackCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Service control for this run: none, compose, systemd or command (services.kind).")
+    @Option(help: "Service control for this run: \(listed(Settings.Services.Kind.self)) (services.kind).")
     var services: String?
 
     @Flag(help: "Show what would be swapped; change nothing.")

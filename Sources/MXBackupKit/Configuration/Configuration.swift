@@ -145,7 +145,8 @@ public struct Configuration: Sendable {
             } else {
                 shown = resolved.value.description
             }
-            out += "  \(key.name): \(shown)  # from \(resolved.origin)\n"
+            // A secret can also hide inside another value (`POSTGRES_USER=${POSTGRES_PASSWORD}`).
+            out += "  \(key.name): \(Secrets.redact(shown, settings.secrets))  # from \(resolved.origin)\n"
         }
         return out
     }

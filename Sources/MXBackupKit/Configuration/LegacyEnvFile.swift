@@ -49,7 +49,7 @@ public enum LegacyEnvFile {
             case "retention.keep_days":
                 if isPlaceholder(variable.value) { continue }
                 guard let days = Int(variable.value), days >= 0 else {
-                    throw MXError.configuration("\(place)=\(variable.value) is not a number of days")
+                    throw MXError.configuration("\(place) is not a whole number of days")
                 }
                 layer[key] = .int(days)
             default:
