@@ -29,6 +29,9 @@ import Testing
             #expect(result.stderr.contains("services.kind (from --services): 'sytemd' is not one of none, compose, systemd, command"),
                     "\(arguments[0]): \(result.stderr)")
         }
+        let compression = try box.run(["backup", "--compression", "lz4"])
+        #expect(compression.exitCode == 2 && compression.stderr.contains("backup.compression (from --compression): 'lz4' is not one of zstd, gzip"),
+                "\(compression.stderr)")
         let strategy = try box.run(["restore", box.root + "/any.sql", "--strategy", "swapp", "--yes"])
         #expect(strategy.exitCode == 2 && strategy.stderr.contains("restore.strategy (from --strategy): 'swapp' is not one of swap, recreate, in-place"),
                 "\(strategy.stderr)")

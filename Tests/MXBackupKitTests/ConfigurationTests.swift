@@ -35,15 +35,16 @@ import Testing
             "GPG_RECIPIENT=Matrix Backup",
             "BACKUP_RETENTION_DAYS=",
             "TELEGRAM_CHAT_ID=$CHAT",
-            "",
+            "TELEGRAM_BOT_TOKEN",  // a bare name takes the environment's value, as compose does
         ].joined(separator: "\r\n")
-        let layer = try LegacyEnvFile.parse(text, path: "/x/.env", loose: false, environment: ["CHAT": "-100777", "PREFIX": "ignored"])
+        let layer = try LegacyEnvFile.parse(text, path: "/x/.env", loose: false, environment: ["CHAT": "-100777", "PREFIX": "ignored", "TELEGRAM_BOT_TOKEN": "1:tok"])
         #expect(layer["postgres.user"] == .string("synapse_user"))
         #expect(layer["postgres.password"] == .string("pa ss#word"))
         #expect(layer["postgres.database"] == .string("matrix_db"))
         #expect(layer["gpg.recipients"] == .list(["Matrix Backup"]))  // one user id, not two recipients
         #expect(layer["retention.keep_days"] == nil)
         #expect(layer["telegram.chat_id"] == .string("-100777"))
+        #expect(layer["telegram.bot_token"] == .string("1:tok"))
     }
 
     @Test func legacyEnvFileErrorsNameTheLineAndNeverTheSecret() {

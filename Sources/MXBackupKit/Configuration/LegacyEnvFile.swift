@@ -131,7 +131,8 @@ struct EnvFileReader {
         var name = ""
         while let c = current, Self.isNameCharacter(c) { name.unicodeScalars.append(c); index += 1 }
         skipBlanks()
-        guard !name.isEmpty, let separator = current, separator == "=" || separator == ":" || separator == "\n" else {
+        let separator = current ?? "\n"
+        guard !name.isEmpty, separator == "=" || separator == ":" || separator == "\n" else {
             throw error(start, "not a NAME=value line (the line is not shown: it may hold a secret)")
         }
         if separator == "\n" {
