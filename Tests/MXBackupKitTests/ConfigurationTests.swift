@@ -201,6 +201,26 @@ import Testing
         #expect(text.contains("password: '<redacted>'  # from env"))
     }
 
+    @Test func everyKeyIsDecodedIntoTheSettings() throws {
+        let defaults = try Configuration(layers: [.defaults], configFile: nil).settings
+        for key in ConfigKey.all {
+            let value: ConfigValue
+            switch key.type {
+            case .string, .secret: value = .string("changed")
+            case .int: value = .int(7)
+            case .bool: value = .bool(key.defaultValue != .bool(true))
+            case .list: value = .list(["telegram"])
+            case .choice(let options): value = .string(options.last!)
+            }
+            do {
+                let changed = try Configuration(layers: [.defaults, ConfigLayer(origin: "test", values: [key.path: value])], configFile: nil).settings
+                #expect(changed != defaults, "\(key.path) is not decoded into Settings")
+            } catch let error as MXError {
+                #expect(error.message.contains(key.path), "\(key.path): \(error.message)")  // a cross-check read it
+            }
+        }
+    }
+
     @Test func everyKeyIsInTheTemplate() {
         for key in ConfigKey.all {
             let name = key.type == .secret ? "\(key.name)_file:" : "\(key.name):"
