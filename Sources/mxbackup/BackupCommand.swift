@@ -9,7 +9,7 @@ struct BackupCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "zstd or gzip (backup.compression, default zstd; gzip gives the legacy .sql.gz).")
+    @Option(help: "\(Settings.Backup.compressions.map(\.rawValue).joined(separator: ", ")) (backup.compression, default zstd; gzip gives the legacy .sql.gz).")
     var compression: String?
 
     @Option(help: "Compression level (backup.level, default 1 for zstd, 6 for gzip).")
@@ -28,22 +28,17 @@ struct BackupCommand: ParsableCommand {
 
     func run() throws {
         try perform {
-            var extra: [String: ConfigValue] = [:]
-            if let compression {
-                guard ["zstd", "gzip"].contains(compression) else {
-                    throw MXError.configuration("--compression: must be zstd or gzip, got '\(compression)'")
-                }
-                extra["backup.compression"] = .string(compression)
-            }
-            if let level { extra["backup.level"] = .int(level) }
-            if !encryptTo.isEmpty { extra["gpg.recipients"] = .list(encryptTo) }
-            extra.merge(try passphrase.values()) { _, new in new }
-            if includeOneTimeKeys { extra["backup.include_one_time_keys"] = .bool(true) }
+            var extra: [ConfigFlag] = []
+            if let compression { extra.append(ConfigFlag("--compression", "backup.compression", .string(compression))) }
+            if let level { extra.append(ConfigFlag("--level", "backup.level", .int(level))) }
+            if !encryptTo.isEmpty { extra.append(ConfigFlag("--encrypt-to", "gpg.recipients", .list(encryptTo))) }
+            extra += try passphrase.values()
+            if includeOneTimeKeys { extra.append(ConfigFlag("--include-one-time-keys", "backup.include_one_time_keys", .bool(true))) }
             let config = try global.load(extra: extra)
             let console = global.console
             let operation = BackupOperation(connection: config.postgres, gpg: config.gpg,
                                             options: .init(config), console: console)
-            let notifier = Notifier.from(config, console: console)
+            let notifier = Components(config.settings).notifier(console: console)
             let result: BackupOperation.Result
             do {
                 result = try operation.run(commandLine: commandLineForRecords)
@@ -54,7 +49,7 @@ struct BackupCommand: ParsableCommand {
                 throw error
             }
             // Offsite copies: the backup is already safe on disk, so a failed push is reported on its own.
-            for store in config.list("backup.offsite") {
+            for store in config.settings.backup.offsite {
                 do {
                     let seconds = try PushCommand.push(result.path, to: store, config: config, console: console)
                     notifier.send(ok: true, job: "push", "\(result.manifest.file.name) copied to \(store) in \(Format.duration(seconds))")

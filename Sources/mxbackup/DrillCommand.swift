@@ -35,10 +35,10 @@ struct DrillCommand: ParsableCommand {
             var options = RestoreOperation.Options(source: source)
             options.target = targetDb ?? "\(config.postgres.database)_drill_\(RestoreOperation.stamp())"
             options.jobs = config.restoreJobs
-            options.maxSchemaVersion = config.int("synapse.max_schema_version")
-            options.serverName = config.string("synapse.server_name")
-            let restore = RestoreOperation(connection: config.postgres, gpg: config.gpg, passphrase: config.secret("gpg.passphrase"),
-                                           services: NoServices(), health: config.healthCheck, directory: config.backupDirectory,
+            options.maxSchemaVersion = config.settings.synapse.maxSchemaVersion
+            options.serverName = config.settings.synapse.serverName
+            let restore = RestoreOperation(connection: config.postgres, gpg: config.gpg, passphrase: config.settings.gpg.passphrase,
+                                           services: NoServices(), health: Components(config.settings).healthCheck, directory: config.backupDirectory,
                                            console: console, options: options)
             let timeline = RestoreOperation.Timeline()
             let result = DrillOperation(restore: restore).run(timeline: timeline)
@@ -55,7 +55,7 @@ struct DrillCommand: ParsableCommand {
                                                  sqlBytes: result.sqlBytes), directory: config.backupDirectory)
             } catch { console.warn("audit/history: \(error)") }
 
-            Notifier.from(config, console: console).send(ok: result.ok, job: "drill",
+            Components(config.settings).notifier(console: console).send(ok: result.ok, job: "drill",
                 result.ok ? "\(path) restores and matches; took \(Format.duration(result.seconds))" : "\(path): \(result.reason ?? "unknown")")
             if json {
                 try printJSON(result)

@@ -34,23 +34,28 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Only errors and warnings.")
     var quiet = false
 
-    var flagValues: [String: ConfigValue] {
-        var values: [String: ConfigValue] = [:]
-        if let host { values["postgres.host"] = .string(host) }
-        if let port { values["postgres.port"] = .int(port) }
-        if let user { values["postgres.user"] = .string(user) }
-        if let dbname { values["postgres.database"] = .string(dbname) }
-        if let container { values["postgres.container"] = .string(container) }
-        if let dir { values["backup.dir"] = .string(dir) }
-        return values
+    var flags: [ConfigFlag] {
+        var flags: [ConfigFlag] = []
+        if let host { flags.append(ConfigFlag("--host", "postgres.host", .string(host))) }
+        if let port { flags.append(ConfigFlag("--port", "postgres.port", .int(port))) }
+        if let user { flags.append(ConfigFlag("--user", "postgres.user", .string(user))) }
+        if let dbname { flags.append(ConfigFlag("--dbname", "postgres.database", .string(dbname))) }
+        if let container { flags.append(ConfigFlag("--container", "postgres.container", .string(container))) }
+        if let dir { flags.append(ConfigFlag("--dir", "backup.dir", .string(dir))) }
+        return flags
     }
 
-    func load(extra: [String: ConfigValue] = [:]) throws -> Configuration {
-        try Configuration.load(.init(configFile: config, envFile: envFile, homeserverConfig: homeserverConfig,
-                                     flags: flagValues.merging(extra) { _, new in new }))
+    /// The configuration from every source; a command's own flags (`extra`) come last and win.
+    func load(extra: [ConfigFlag] = []) throws -> Configuration {
+        try Configuration.load(.init(configFile: config, envFile: envFile, homeserverConfig: homeserverConfig, flags: flags + extra))
     }
 
     var console: Console { Console.detect(quiet: quiet) }
+}
+
+/// The values of an enumerated setting, for help texts: the same list its validation uses.
+func listed<E: CaseIterable & RawRepresentable>(_: E.Type) -> String where E.RawValue == String {
+    E.allCases.map(\.rawValue).joined(separator: ", ")
 }
 
 /// Encodes results for `--json`.
@@ -67,9 +72,9 @@ struct PassphraseOption: ParsableArguments {
     var passphraseFile: String?
 
     /// The passphrase as a configuration override, read with the secret-file checks.
-    func values() throws -> [String: ConfigValue] {
-        guard let passphraseFile else { return [:] }
-        return ["gpg.passphrase": .string(try Secrets.read(passphraseFile, key: "--passphrase-file"))]
+    func values() throws -> [ConfigFlag] {
+        guard let passphraseFile else { return [] }
+        return [ConfigFlag("--passphrase-file", "gpg.passphrase", .string(try Secrets.read(passphraseFile, key: "--passphrase-file")))]
     }
 }
 

@@ -18,7 +18,7 @@ struct ListCommand: ParsableCommand {
         try perform {
             let config = try global.load()
             if let from = store.from {
-                let stored = try config.store(from, console: global.console, manifestMessageID: store.manifestMessage).list()
+                let stored = try Components(config.settings).store(from, console: global.console, manifestMessageID: store.manifestMessage).list()
                 if json { try printJSON(stored); return }
                 for backup in stored {
                     Console.writeOut("\(Format.localTime(backup.created))  \(Format.bytes(backup.manifest.file.size).padding(toLength: 10, withPad: " ", startingAt: 0))  \(backup.name)  sha256 \(backup.manifest.file.sha256)\n")
@@ -40,7 +40,7 @@ struct ListCommand: ParsableCommand {
                 return
             }
             defer {
-                let keepHours = config.int("restore.safety_keep_hours") ?? 24
+                let keepHours = config.settings.restore.safetyKeepHours
                 for entry in catalog.safetyBackups {
                     Console.writeOut("safety backup (file): \(entry.path), the live database before a restore, from \(Format.localTime(entry.created)); not a backup to restore as latest; 'mxbackup prune' deletes it after \(keepHours)h\n")
                 }

@@ -23,17 +23,17 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         try perform {
-            var extra: [String: ConfigValue] = [:]
+            var extra: [ConfigFlag] = []
             for (key, value) in [("keep_days", keepDays), ("keep_last", keepLast), ("keep_daily", keepDaily),
                                  ("keep_weekly", keepWeekly), ("keep_monthly", keepMonthly)] {
                 if let value {
                     guard value >= 0 else { throw MXError.configuration("--\(key.replacingOccurrences(of: "_", with: "-")): must not be negative") }
-                    extra["retention.\(key)"] = .int(value)
+                    extra.append(ConfigFlag("--\(key.replacingOccurrences(of: "_", with: "-"))", "retention.\(key)", .int(value)))
                 }
             }
             let config = try global.load(extra: extra)
             let operation = PruneOperation(directory: config.backupDirectory, database: config.postgres.database, policy: config.retention,
-                                           safetyKeepHours: config.int("restore.safety_keep_hours") ?? 24,
+                                           safetyKeepHours: config.settings.restore.safetyKeepHours,
                                            server: DatabaseAdmin(config.postgres), console: global.console)
             // Not while a backup, restore or rollback of this database runs: it may need what would go.
             if !dryRun { try BackupDirectory.prepare(config.backupDirectory, console: global.console) }

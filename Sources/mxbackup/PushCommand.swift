@@ -19,7 +19,7 @@ struct PushCommand: ParsableCommand {
         try perform {
             let config = try global.load()
             let console = global.console
-            let notifier = Notifier.from(config, console: console)
+            let notifier = Components(config.settings).notifier(console: console)
             let path = try file ?? {
                 guard let newest = try BackupCatalog.scan(config.backupDirectory).entries.first else {
                     throw MXError.refused("no backups in \(config.backupDirectory) to push")
@@ -43,7 +43,7 @@ struct PushCommand: ParsableCommand {
             throw MXError.refused("\(path) has no manifest (a legacy file): only backups made by mxbackup are pushed, so that they can be checked when they come back")
         }
         let manifest = try Manifest.read(manifestPath)
-        let store = try config.store(name, console: console)
+        let store = try Components(config.settings).store(name, console: console)
         let started = Date()
         console.info("pushing \(path) (\(Format.bytes(manifest.file.size))) to \(store.description)")
         try store.put(path: path, manifest: manifest)

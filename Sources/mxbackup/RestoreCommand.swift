@@ -21,13 +21,13 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: "Role that owns the restored database and its objects (default: postgres.user).")
     var owner: String?
 
-    @Option(help: "swap, recreate or in-place (restore.strategy, default swap).")
+    @Option(help: "\(listed(RestoreOperation.Strategy.self)) (restore.strategy, default swap).")
     var strategy: String?
 
     @Option(help: ArgumentHelp("Replace only these tables' rows, in one transaction, Synapse running (comma-separated).", valueName: "T1,T2"))
     var tables: String?
 
-    @Option(help: "Service control for this run: none, compose, systemd or command (services.kind).")
+    @Option(help: "Service control for this run: \(listed(Settings.Services.Kind.self)) (services.kind).")
     var services: String?
 
     @Option(help: "Sessions loading table data at once (restore.jobs; default one per core, at most 4).")
@@ -55,32 +55,22 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         try perform {
-            var extra: [String: ConfigValue] = [:]
-            if let services {
-                guard ["none", "compose", "systemd", "command"].contains(services) else {
-                    throw MXError.configuration("--services: must be none, compose, systemd or command, got '\(services)'")
-                }
-                extra["services.kind"] = .string(services)
-            }
-            if let strategy {
-                guard RestoreOperation.Strategy(rawValue: strategy) != nil else {
-                    throw MXError.configuration("--strategy: must be swap, recreate or in-place, got '\(strategy)'")
-                }
-                extra["restore.strategy"] = .string(strategy)
-            }
+            var extra: [ConfigFlag] = []
+            if let services { extra.append(ConfigFlag("--services", "services.kind", .string(services))) }
+            if let strategy { extra.append(ConfigFlag("--strategy", "restore.strategy", .string(strategy))) }
             if let jobs {
                 guard jobs >= 1 else { throw MXError.configuration("--jobs: must be at least 1, got \(jobs)") }
-                extra["restore.jobs"] = .int(jobs)
+                extra.append(ConfigFlag("--jobs", "restore.jobs", .int(jobs)))
             }
-            extra.merge(try passphrase.values()) { _, new in new }
+            extra += try passphrase.values()
             let config = try global.load(extra: extra)
             let console = global.console
             try BackupDirectory.prepare(config.backupDirectory, console: console)
             let lock = try OperationLock(directory: config.backupDirectory, connection: config.postgres, command: commandLineForRecords)
             defer { lock.release() }
-            let serviceController = try config.services()
+            let serviceController = try Components(config.settings).services()
             var record = AuditRecord.begin(operation: resumeCleanup ? "restore-cleanup" : "restore", command: commandLineForRecords,
-                                           file: file, strategy: tables != nil ? "tables" : targetDb != nil ? "target-db" : config.string("restore.strategy"),
+                                           file: file, strategy: tables != nil ? "tables" : targetDb != nil ? "target-db" : config.settings.restore.strategy.rawValue,
                                            target: targetDb ?? config.postgres.database)
             func audit(_ outcome: String, _ error: String? = nil, timeline: RestoreOperation.Timeline? = nil) {
                 record.outcome = outcome
@@ -90,8 +80,8 @@ struct RestoreCommand: ParsableCommand {
             }
 
             if resumeCleanup {
-                let actions = try RestoreCleanup(connection: config.postgres, services: serviceController, health: config.healthCheck,
-                                                 directory: config.backupDirectory, gpg: config.gpg, passphrase: config.secret("gpg.passphrase")).run()
+                let actions = try RestoreCleanup(connection: config.postgres, services: serviceController, health: Components(config.settings).healthCheck,
+                                                 directory: config.backupDirectory, gpg: config.gpg, passphrase: config.settings.gpg.passphrase).run()
                 actions.forEach { Console.writeOut($0 + "\n") }
                 audit("cleaned-up", actions.joined(separator: "; "))
                 return
@@ -104,9 +94,9 @@ struct RestoreCommand: ParsableCommand {
             options.owner = owner
             options.force = force
             options.notSynapse = notSynapse
-            options.maxSchemaVersion = config.int("synapse.max_schema_version")
-            options.serverName = config.string("synapse.server_name")
-            options.strategy = RestoreOperation.Strategy(rawValue: config.string("restore.strategy") ?? "swap") ?? .swap
+            options.maxSchemaVersion = config.settings.synapse.maxSchemaVersion
+            options.serverName = config.settings.synapse.serverName
+            options.strategy = config.settings.restore.strategy
             options.jobs = config.restoreJobs
             options.tables = tables.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             if options.tables?.isEmpty == true { throw MXError.configuration("--tables: name at least one table") }
@@ -114,12 +104,12 @@ struct RestoreCommand: ParsableCommand {
             var safetyOptions = BackupOperation.Options(config)
             safetyOptions.includeOneTimeKeys = true
             safetyOptions.kind = .safety
-            let operation = RestoreOperation(connection: config.postgres, gpg: config.gpg, passphrase: config.secret("gpg.passphrase"),
-                                             services: serviceController, health: config.healthCheck,
+            let operation = RestoreOperation(connection: config.postgres, gpg: config.gpg, passphrase: config.settings.gpg.passphrase,
+                                             services: serviceController, health: Components(config.settings).healthCheck,
                                              directory: config.backupDirectory, console: console, options: options,
                                              safetyBackup: BackupOperation(connection: config.postgres, gpg: config.gpg,
                                                                            options: safetyOptions, console: console),
-                                             notices: config.serverNotices)
+                                             notices: Components(config.settings).serverNotices)
             let timeline = RestoreOperation.Timeline()
             let plan: RestorePlan
             do {
@@ -146,12 +136,12 @@ struct RestoreCommand: ParsableCommand {
                 let report = try operation.execute(plan, timeline: timeline)
                 record.downtimeSeconds = report.downtimeSeconds
                 audit("done", nil, timeline: timeline)
-                Notifier.from(config, console: console).send(ok: true, job: "restore",
+                Components(config.settings).notifier(console: console).send(ok: true, job: "restore",
                     "\(source.name) into \(report.database) (\(report.strategy)); downtime \(report.downtimeSeconds.map(Format.duration) ?? "none"); users \(report.users), rooms \(report.rooms), events \(report.events); health \(report.health)")
                 if json { try printJSON(report) } else { Console.writeOut(report.text) }
             } catch let error as MXError {
                 audit(timeline.rolledBack ? "rolled-back" : error.kind == .refused ? "refused" : "failed", error.message, timeline: timeline)
-                Notifier.from(config, console: console).send(ok: false, job: "restore", error.message)
+                Components(config.settings).notifier(console: console).send(ok: false, job: "restore", error.message)
                 throw error
             }
         }

@@ -9,7 +9,7 @@ struct RollbackCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Service control for this run: none, compose, systemd or command (services.kind).")
+    @Option(help: "Service control for this run: \(listed(Settings.Services.Kind.self)) (services.kind).")
     var services: String?
 
     @Flag(help: "Show what would be swapped; change nothing.")
@@ -20,13 +20,13 @@ struct RollbackCommand: ParsableCommand {
 
     func run() throws {
         try perform {
-            var extra: [String: ConfigValue] = [:]
-            if let services { extra["services.kind"] = .string(services) }
+            var extra: [ConfigFlag] = []
+            if let services { extra.append(ConfigFlag("--services", "services.kind", .string(services))) }
             let config = try global.load(extra: extra)
             try BackupDirectory.prepare(config.backupDirectory, console: global.console)
             let lock = try OperationLock(directory: config.backupDirectory, connection: config.postgres, command: commandLineForRecords)
             defer { lock.release() }
-            let operation = RollbackOperation(connection: config.postgres, services: try config.services(), health: config.healthCheck)
+            let operation = RollbackOperation(connection: config.postgres, services: try Components(config.settings).services(), health: Components(config.settings).healthCheck)
             var record = AuditRecord.begin(operation: "rollback", command: commandLineForRecords, target: config.postgres.database)
             let timeline = RestoreOperation.Timeline()
             func audit(_ outcome: String, _ error: String? = nil) {
@@ -49,11 +49,11 @@ struct RollbackCommand: ParsableCommand {
                 let result = try operation.run(copy, timeline: timeline)
                 record.downtimeSeconds = result.downtime
                 audit("done")
-                Notifier.from(config, console: global.console).send(ok: true, job: "rollback", "\(copy.description) is live again; downtime \(Format.duration(result.downtime))")
+                Components(config.settings).notifier(console: global.console).send(ok: true, job: "rollback", "\(copy.description) is live again; downtime \(Format.duration(result.downtime))")
                 Console.writeOut("rolled back: \(copy.description) is live again in \(live); downtime \(Format.duration(result.downtime)); health: \(result.health)\n")
             } catch let error as MXError {
                 audit(timeline.rolledBack ? "rolled-back" : (timeline.steps.isEmpty ? "refused" : "failed"), error.message)
-                if !timeline.steps.isEmpty { Notifier.from(config, console: global.console).send(ok: false, job: "rollback", error.message) }
+                if !timeline.steps.isEmpty { Components(config.settings).notifier(console: global.console).send(ok: false, job: "rollback", error.message) }
                 throw error
             }
         }

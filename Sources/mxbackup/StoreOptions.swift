@@ -20,7 +20,7 @@ struct StoreOptions: ParsableArguments {
             }
             return try .file(newest.path)
         }
-        let store = try config.store(from, console: console, manifestMessageID: manifestMessage)
+        let store = try Components(config.settings).store(from, console: console, manifestMessageID: manifestMessage)
         let stored = try store.list()
         let name = argument ?? "latest"
         guard let backup = name == "latest" ? stored.first : stored.first(where: { $0.name == name }) else {

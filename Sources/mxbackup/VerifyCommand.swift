@@ -28,11 +28,11 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         try perform {
             let config = try global.load(extra: try passphrase.values())
-            let verifier = BackupVerifier(gpg: config.gpg, passphrase: config.secret("gpg.passphrase"), connection: config.postgres)
+            let verifier = BackupVerifier(gpg: config.gpg, passphrase: config.settings.gpg.passphrase, connection: config.postgres)
             var targets: [(name: String, check: () -> BackupVerifier.Verdict)] = []
             if let from = store.from {
                 // Offsite copies, streamed from the store (nothing written to disk).
-                let backups = try config.store(from, console: global.console, manifestMessageID: store.manifestMessage)
+                let backups = try Components(config.settings).store(from, console: global.console, manifestMessageID: store.manifestMessage)
                 let stored = try backups.list()
                 let chosen = all ? stored : (files.isEmpty || latest ? Array(stored.prefix(1)) : []) + stored.filter { files.contains($0.name) }
                 guard !chosen.isEmpty else { throw MXError.refused("\(backups.description): no such backup (kept: \(stored.map(\.name).joined(separator: ", ")))") }

@@ -21,6 +21,34 @@ import Testing
         #expect(result.stderr.contains("backup.level: expected a whole number"), "\(result.stderr)")
     }
 
+    @Test func aMistypedServicesFlagIsRefusedByRestoreAndRollback() throws {
+        let box = try Sandbox(fixture: false)
+        for arguments in [["rollback", "--services", "sytemd", "--yes"], ["restore", box.root + "/any.sql", "--services", "sytemd", "--yes"]] {
+            let result = try box.run(arguments)
+            #expect(result.exitCode == 2, "\(arguments[0]): \(result.stderr)")
+            #expect(result.stderr.contains("services.kind (from --services): 'sytemd' is not one of none, compose, systemd, command"),
+                    "\(arguments[0]): \(result.stderr)")
+        }
+        let compression = try box.run(["backup", "--compression", "lz4"])
+        #expect(compression.exitCode == 2 && compression.stderr.contains("backup.compression (from --compression): 'lz4' is not one of zstd, gzip"),
+                "\(compression.stderr)")
+        let strategy = try box.run(["restore", box.root + "/any.sql", "--strategy", "swapp", "--yes"])
+        #expect(strategy.exitCode == 2 && strategy.stderr.contains("restore.strategy (from --strategy): 'swapp' is not one of swap, recreate, in-place"),
+                "\(strategy.stderr)")
+    }
+
+    @Test func aMistypedEnumerationInTheFileNamesFileAndLine() throws {
+        let box = try Sandbox(fixture: false)
+        for (extra, key, bad) in [("services:\n  kind: sytemd", "services.kind", "sytemd"), ("restore:\n  strategy: swapp", "restore.strategy", "swapp")] {
+            try box.writeConfig(extra: extra)
+            let lines = try String(contentsOfFile: box.configPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            let line = (lines.firstIndex { $0.hasSuffix(": " + bad) } ?? -2) + 1
+            let result = try box.run(["rollback", "--yes"])
+            #expect(result.exitCode == 2)
+            #expect(result.stderr.contains("\(box.configPath):\(line): \(key): must be one of") && result.stderr.contains("got '\(bad)'"), "\(result.stderr)")
+        }
+    }
+
     @Test func missingOrUnreadableConfigFileIsAnError() throws {
         let box = try Sandbox(fixture: false)
         let missing = box.root + "/nope.yaml"

@@ -25,9 +25,83 @@ import Testing
         #expect(layer.entries.count == 5)
     }
 
+    @Test func legacyEnvFileIsReadAsComposeReadsIt() throws {
+        let text = [
+            "# written on Windows",
+            "export POSTGRES_USER='synapse_user' # quoted, then a comment",
+            "POSTGRES_PASSWORD=\"pa ss#word\"\t# the # inside the quotes is part of it",
+            "PREFIX=matrix",
+            "POSTGRES_DB=${PREFIX}_${MISSING:-db}\t# TAB, then a comment",
+            "GPG_RECIPIENT=Matrix Backup",
+            "BACKUP_RETENTION_DAYS=",
+            "TELEGRAM_CHAT_ID=$CHAT",
+            "TELEGRAM_BOT_TOKEN",  // a bare name takes the environment's value, as compose does
+        ].joined(separator: "\r\n")
+        let layer = try LegacyEnvFile.parse(text, path: "/x/.env", loose: false, environment: ["CHAT": "-100777", "PREFIX": "ignored", "TELEGRAM_BOT_TOKEN": "1:tok"])
+        #expect(layer["postgres.user"] == .string("synapse_user"))
+        #expect(layer["postgres.password"] == .string("pa ss#word"))
+        #expect(layer["postgres.database"] == .string("matrix_db"))
+        #expect(layer["gpg.recipients"] == .list(["Matrix Backup"]))  // one user id, not two recipients
+        #expect(layer["retention.keep_days"] == nil)
+        #expect(layer["telegram.chat_id"] == .string("-100777"))
+        #expect(layer["telegram.bot_token"] == .string("1:tok"))
+    }
+
+    @Test func legacyEnvFileErrorsNameTheLineAndNeverTheSecret() {
+        func message(_ text: String) -> String {
+            do { _ = try LegacyEnvFile.parse(text, path: "/x/.env", loose: false); return "no error" } catch { return "\(error)" }
+        }
+        let unclosed = message("POSTGRES_USER=synapse\r\nPOSTGRES_PASSWORD=\"hunter2-secret\r\nPOSTGRES_DB=synapse\r\n")
+        #expect(unclosed.contains("/x/.env:2: POSTGRES_PASSWORD") && unclosed.contains("not closed"), "\(unclosed)")
+        #expect(!unclosed.contains("hunter2"))
+        let pasted = message("POSTGRES_USER=synapse\nhunter2 secret\n")
+        #expect(pasted.contains("/x/.env:2: not a NAME=value line") && !pasted.contains("hunter2"), "\(pasted)")
+        let trailing = message("POSTGRES_PASSWORD='hunter2' trailing\n")
+        #expect(trailing.contains("/x/.env:1: POSTGRES_PASSWORD") && !trailing.contains("hunter2"), "\(trailing)")
+    }
+
+    @Test func legacyEnvFileThatNamesEncryptionButGivesNoRecipientFailsClosed() {
+        for (text, expected) in [("GPG_RECIPIENT=${GPG_KEY}", "/x/.env:2: GPG_RECIPIENT uses $GPG_KEY"),
+                                 ("GPG_RECIPIENT=", "/x/.env:2: GPG_RECIPIENT is empty"),
+                                 ("GPG_RECIPIENT=CHANGE_ME_fingerprint", "/x/.env:2: GPG_RECIPIENT is a template placeholder"),
+                                 ("GPG_RECIPIENT=\"ABCD", "/x/.env:2: GPG_RECIPIENT: the quoted value is not closed")] {
+            let error = #expect(throws: MXError.self) { try LegacyEnvFile.parse("POSTGRES_DB=synapse\r\n" + text + "\r\n", path: "/x/.env", loose: false) }
+            #expect(error?.message.hasPrefix(expected) == true, "\(String(describing: error))")
+        }
+    }
+
+    @Test func everyEnumerationIsCheckedFromEverySourceWithTheFlagNamed() {
+        let flag = ConfigFlag("--services", "services.kind", .string("sytemd"))
+        let error = #expect(throws: MXError.self) { try Configuration(layers: [.defaults, flag.layer], configFile: nil) }
+        #expect(error?.message == "services.kind (from --services): 'sytemd' is not one of none, compose, systemd, command")
+        // also when a higher source overrides the bad value
+        let env = ConfigLayer(origin: "/x/.env", values: ["restore.strategy": .string("swapp")])
+        let good = ConfigFlag("--strategy", "restore.strategy", .string("swap")).layer
+        let overridden = #expect(throws: MXError.self) { try Configuration(layers: [.defaults, env, good], configFile: nil) }
+        #expect(overridden?.message == "restore.strategy (from /x/.env): 'swapp' is not one of swap, recreate, in-place")
+        let unknown = #expect(throws: MXError.self) {
+            try Configuration(layers: [.defaults, ConfigFlag("--jobs", "restore.job", .int(2)).layer], configFile: nil)
+        }
+        #expect(unknown?.message.contains("'restore.job', which is not a configuration key") == true)
+    }
+
+    @Test func settingsAreTypedAndRecipientsWithAPassphraseBothLoad() throws {
+        let layer = ConfigLayer(origin: "mxbackup.yaml", values: [
+            "services.kind": .string("systemd"), "restore.strategy": .string("in-place"), "backup.compression": .string("gzip"),
+            "gpg.recipients": .list(["ABCD"]), "gpg.passphrase": .string("legacy-pass"), "restore.jobs": .int(3)])
+        let config = try Configuration(layers: [.defaults, layer], configFile: nil)
+        #expect(config.settings.services.kind == .systemd)
+        #expect(config.settings.restore.strategy == .inPlace)
+        #expect(config.compression == .gzip && config.restoreJobs == 3)
+        // new backups go to the recipients; the passphrase stays available for reading symmetric ones
+        #expect(config.encryption == .recipients(["ABCD"]))
+        #expect(config.settings.gpg.passphrase == "legacy-pass")
+        #expect(config.auditLog == "./backups/audit.jsonl")
+    }
+
     @Test func legacyEnvFileWithABadNumberNamesTheLine() {
         let error = #expect(throws: MXError.self) { try LegacyEnvFile.parse("# retention\nBACKUP_RETENTION_DAYS=week", path: "/x/.env", loose: false) }
-        #expect(error?.message.hasPrefix("/x/.env:2: BACKUP_RETENTION_DAYS=week") == true, "\(String(describing: error))")
+        #expect(error?.message == "/x/.env:2: BACKUP_RETENTION_DAYS is not a whole number of days", "\(String(describing: error))")
     }
 
     @Test func precedenceFlagsThenFileThenEnvFileThenHomeserverThenLibpqThenDefaults() throws {
@@ -116,7 +190,7 @@ import Testing
 
     @Test func telegramComesFromTheEnvironmentToo() throws {
         let layer = ConfigLayer.secretEnvironment(["MXBACKUP_TELEGRAM_BOT_TOKEN": "1:x", "MXBACKUP_TELEGRAM_CHAT_ID": "-100"])
-        let api = try Configuration(layers: [.defaults, layer], configFile: nil).telegramAPI()
+        let api = try Components(Configuration(layers: [.defaults, layer], configFile: nil).settings).telegramAPI()
         #expect(api.chatID == "-100")
     }
 
@@ -125,6 +199,26 @@ import Testing
         let text = try Configuration(layers: [.defaults, secrets], configFile: nil).rendered()
         #expect(!text.contains("pw-1") && !text.contains("tok-2"))
         #expect(text.contains("password: '<redacted>'  # from env"))
+    }
+
+    @Test func everyKeyIsDecodedIntoTheSettings() throws {
+        let defaults = try Configuration(layers: [.defaults], configFile: nil).settings
+        for key in ConfigKey.all {
+            let value: ConfigValue
+            switch key.type {
+            case .string, .secret: value = .string("changed")
+            case .int: value = .int(7)
+            case .bool: value = .bool(key.defaultValue != .bool(true))
+            case .list: value = .list(["telegram"])
+            case .choice(let options): value = .string(options.last!)
+            }
+            do {
+                let changed = try Configuration(layers: [.defaults, ConfigLayer(origin: "test", values: [key.path: value])], configFile: nil).settings
+                #expect(changed != defaults, "\(key.path) is not decoded into Settings")
+            } catch let error as MXError {
+                #expect(error.message.contains(key.path), "\(key.path): \(error.message)")  // a cross-check read it
+            }
+        }
     }
 
     @Test func everyKeyIsInTheTemplate() {

@@ -42,7 +42,14 @@ public struct Doctor {
         checkFiles()
         checkHistory()
         checkSynapse()
-        return checks
+        // Details quote other programs (psql, gpg, HTTP answers), which may echo what they were given.
+        let secrets = config.settings.secrets
+        return checks.map { check in
+            var check = check
+            check.detail = Secrets.redact(check.detail, secrets)
+            check.fix = check.fix.map { Secrets.redact($0, secrets) }
+            return check
+        }
     }
 
     private mutating func checkServer(_ connection: PostgresConnection) -> ServerInfo? {
@@ -72,10 +79,10 @@ public struct Doctor {
 
     private mutating func checkDatabase(_ connection: PostgresConnection) {
         let admin = DatabaseAdmin(connection)
-        let strategy = config.string("restore.strategy") ?? "swap"
+        let strategy = config.settings.restore.strategy
         if let privileges = try? admin.privileges(owner: connection.user) {
             let canCreate = privileges.superuser || privileges.createDB
-            add("privileges for restore", canCreate ? .ok : (strategy == "in-place" ? .warn : .fail),
+            add("privileges for restore", canCreate ? .ok : (strategy == .inPlace ? .warn : .fail),
                 canCreate ? (privileges.superuser ? "superuser" : "CREATEDB: swap, recreate and in-place all work")
                           : "\(connection.user) cannot create databases: only the in-place strategy and --tables work",
                 fix: "ALTER ROLE \(SQL.identifier(connection.user)) CREATEDB;  (as a superuser), or set restore.strategy: in-place")
@@ -185,10 +192,10 @@ public struct Doctor {
     }
 
     private mutating func checkSynapse() {
-        let answer = config.healthCheck.client.get("/health")
+        let answer = Components(config.settings).healthCheck.client.get("/health")
         let healthy = answer.status == 200 && answer.body.trimmingCharacters(in: .whitespacesAndNewlines) == "OK"
-        let managed = (config.string("services.kind") ?? "none") != "none"
-        add("Synapse /health", healthy ? .ok : (managed ? .fail : .warn), "\(config.string("synapse.url") ?? ""): \(healthy ? "OK" : answer.summary)",
+        let managed = config.settings.services.kind != .none
+        add("Synapse /health", healthy ? .ok : (managed ? .fail : .warn), "\(config.settings.synapse.url): \(healthy ? "OK" : answer.summary)",
             fix: "set synapse.url to where Synapse's client listener answers")
     }
 }

@@ -26,7 +26,7 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey(path: "postgres.docker", type: .string, defaultValue: .string("docker")),
         ConfigKey(path: "postgres.bin_dir", type: .string, defaultValue: nil),
         ConfigKey(path: "backup.dir", type: .string, defaultValue: .string("./backups")),
-        ConfigKey(path: "backup.compression", type: .choice(["zstd", "gzip"]), defaultValue: .string("zstd")),
+        ConfigKey(path: "backup.compression", type: .choice(Settings.Backup.compressions.map(\.rawValue)), defaultValue: .string("zstd")),
         ConfigKey(path: "backup.level", type: .int, defaultValue: nil),
         ConfigKey(path: "backup.threads", type: .int, defaultValue: .int(0)),
         ConfigKey(path: "backup.include_one_time_keys", type: .bool, defaultValue: .bool(false)),
@@ -50,14 +50,14 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey(path: "synapse.notice_before", type: .string,
                   defaultValue: .string("This server will be unavailable for a moment: its database is being restored from a backup.")),
         ConfigKey(path: "synapse.notice_after", type: .string, defaultValue: .string("Maintenance is over: the server is back.")),
-        ConfigKey(path: "services.kind", type: .choice(["none", "compose", "systemd", "command"]), defaultValue: .string("none")),
+        ConfigKey(path: "services.kind", type: .choice(Settings.Services.Kind.allCases.map(\.rawValue)), defaultValue: .string("none")),
         ConfigKey(path: "services.compose_dir", type: .string, defaultValue: nil),
         ConfigKey(path: "services.compose_services", type: .list, defaultValue: .list([])),
         ConfigKey(path: "services.systemd_units", type: .list, defaultValue: .list(["matrix-synapse"])),
         ConfigKey(path: "services.stop_command", type: .string, defaultValue: nil),
         ConfigKey(path: "services.start_command", type: .string, defaultValue: nil),
         ConfigKey(path: "services.start_workers_command", type: .string, defaultValue: nil),
-        ConfigKey(path: "restore.strategy", type: .choice(["swap", "recreate", "in-place"]), defaultValue: .string("swap")),
+        ConfigKey(path: "restore.strategy", type: .choice(RestoreOperation.Strategy.allCases.map(\.rawValue)), defaultValue: .string("swap")),
         ConfigKey(path: "restore.jobs", type: .int, defaultValue: .int(0)),
         ConfigKey(path: "restore.audit_log", type: .string, defaultValue: nil),
         ConfigKey(path: "restore.safety_keep_hours", type: .int, defaultValue: .int(24)),
@@ -73,6 +73,13 @@ public struct ConfigKey: Sendable, Hashable {
     ]
 
     public static func named(_ path: String) -> ConfigKey? { all.first { $0.path == path } }
+
+    /// The key at `path`, which the code names literally: a path that is not a key is a programming error,
+    /// and it traps on the first load in any test rather than reading nothing.
+    static func known(_ path: String) -> ConfigKey {
+        guard let key = named(path) else { preconditionFailure("'\(path)' is not a configuration key") }
+        return key
+    }
 }
 
 /// A configuration value as read from any source.

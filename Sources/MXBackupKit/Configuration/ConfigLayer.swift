@@ -73,6 +73,11 @@ public enum Secrets {
         return String(st.st_mode & 0o777, radix: 8)
     }
 
+    /// The text with every occurrence of each secret replaced, for messages that quote other programs.
+    public static func redact(_ text: String, _ secrets: [String]) -> String {
+        secrets.filter { !$0.isEmpty }.sorted { $0.count > $1.count }.reduce(text) { $0.replacingOccurrences(of: $1, with: "<redacted>") }
+    }
+
     /// Reads a secret from its own file: must exist, be private and not empty. Trailing newlines are dropped.
     public static func read(_ path: String, key: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else {

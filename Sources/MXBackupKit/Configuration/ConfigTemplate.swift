@@ -29,7 +29,7 @@ public enum ConfigTemplate {
 
     gpg:
       recipients: []                # key fingerprints to encrypt to (public keys only on this machine)
-      # passphrase_file: /etc/mxbackup/backup.passphrase   # or symmetric encryption instead of recipients
+      # passphrase_file: /etc/mxbackup/backup.passphrase   # symmetric when there are no recipients; always used to read symmetric backups
       # home: /root/.gnupg          # keyring; default $GNUPGHOME or ~/.gnupg
       program: gpg
 

@@ -18,12 +18,12 @@ public struct BackupOperation {
 
         public init(_ config: Configuration) {
             compression = config.compression
-            level = config.int("backup.level")
-            threads = config.int("backup.threads") ?? 0
+            level = config.settings.backup.level
+            threads = config.settings.backup.threads
             encryption = config.encryption
-            includeOneTimeKeys = config.bool("backup.include_one_time_keys")
+            includeOneTimeKeys = config.settings.backup.includeOneTimeKeys
             directory = config.backupDirectory
-            serverName = config.string("synapse.server_name")
+            serverName = config.settings.synapse.serverName
         }
     }
 

@@ -13,12 +13,6 @@ public struct Notifier: Sendable {
         self.console = console
     }
 
-    /// Notifications go out when Telegram is configured and `telegram.notify` is on.
-    public static func from(_ config: Configuration, console: Console) -> Notifier {
-        let enabled = config.values["telegram.notify"].map { $0.value == .bool(true) } ?? true
-        return Notifier(api: enabled ? try? config.telegramAPI() : nil, failureChat: config.string("telegram.failure_chat_id"), console: console)
-    }
-
     public func send(ok: Bool, job: String, _ details: String) {
         guard let api else { return }
         let host = ProcessInfo.processInfo.hostName
