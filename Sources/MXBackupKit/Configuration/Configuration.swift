@@ -199,7 +199,7 @@ public struct Configuration: Sendable {
         guard let token = secret("telegram.bot_token"), let chat = string("telegram.chat_id") else {
             throw MXError.configuration("telegram: set telegram.bot_token (or bot_token_file, or TELEGRAM_BOT_TOKEN in --env-file) and telegram.chat_id")
         }
-        return TelegramBotAPI(baseURL: string("telegram.api_url") ?? "https://api.telegram.org", token: token, chatID: chat)
+        return TelegramBotAPI(baseURL: string("telegram.api_url") ?? "https://api.telegram.org", token: token, chatID: chat, timeout: Double(int("telegram.idle_timeout_s") ?? 120))
     }
 
     /// A store by name, with retries around it.
