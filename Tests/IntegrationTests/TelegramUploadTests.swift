@@ -86,6 +86,30 @@ import Testing
         try expectFetchable(bot, file)
     }
 
+    @Test(arguments: [SIGTERM, SIGINT])
+    func aSignalDuringAnUploadCancelsItAtOnce(signal: Int32) throws {
+        let (box, file) = try sandboxWithBackup(rows: 100_000)
+        let bot = try FakeBotAPI()
+        try configure(box, bot, partSize: 3 * 1024 * 1024, "idle_timeout_s: 60")
+        try bot.control(["stall": ["method": "sendDocument", "after_bytes": 256 * 1024, "seconds": 8, "times": 1]])
+        let stderrPath = box.root + "/stderr"
+        let stderrFD = open(stderrPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        defer { close(stderrFD) }
+        let child = try ChildProcess(box.spec(["push", file]), descriptors: [2: stderrFD])
+        #expect(waitUntil(seconds: 30) { ((try? bot.calls("sendDocument")) ?? 0) > 0 })
+        usleep(500_000)
+        let signalled = Date()
+        kill(child.pid, signal)
+        #expect(child.wait() == .exited(128 + signal))
+        // Well within the 10 s grace after which a stuck run is killed: the upload was cancelled.
+        #expect(Date().timeIntervalSince(signalled) < 5)
+        let stderr = try String(contentsOfFile: stderrPath, encoding: .utf8)
+        #expect(stderr.contains("interrupted by signal \(signal)"), "\(stderr)")
+        #expect(waitUntil(seconds: 15) { (try? bot.abandoned()) == ["sendDocument"] })
+        #expect(try partMessages(bot).isEmpty)
+        #expect(try bot.state()["pinned"] is NSNull)
+    }
+
     @Test func aResumedUploadKeepsThePartSizeItBeganWith() throws {
         let box = try Sandbox()
         #expect(try box.run(["backup"]).exitCode == 0)

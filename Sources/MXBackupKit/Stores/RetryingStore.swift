@@ -35,11 +35,11 @@ public struct RetryPolicy: Sendable {
                     wait = seconds
                 case .transient: wait = delay; delay *= 2
                 }
+                try Interrupts.shared.checkpoint()  // a call given up because of a signal is not retried
                 guard attempt < attempts else {
                     throw MXError.failed("\(label): \(what) failed \(attempts) times, last: \(error.message)")
                 }
                 console.warn("\(label): \(what): \(error.message); retrying in \(Format.duration(wait)) (attempt \(attempt + 1) of \(attempts))")
-                try Interrupts.shared.checkpoint()
                 Thread.sleep(forTimeInterval: wait)
             }
         }
