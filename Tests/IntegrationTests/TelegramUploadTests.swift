@@ -131,6 +131,24 @@ import Testing
         try expectFetchable(bot, file)
     }
 
+    @Test func partsRecordedForAnotherBotAreNotReused() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        let file = try box.onlyBackup()
+        let first = try FakeBotAPI()
+        try configure(box, first, partSize: 4096, "retry_delay_ms: 50")
+        try first.control(["fail": ["method": "sendDocument", "status": 502, "times": 3, "after": 2]])
+        #expect(try box.run(["push", file]).exitCode == 1)
+        // The operator moves to another bot before pushing again: its file ids mean nothing to the first.
+        let second = try FakeBotAPI()
+        try configure(box, second, partSize: 4096, "retry_delay_ms: 50")
+        let pushed = try box.run(["push", file])
+        #expect(pushed.exitCode == 0, "\(pushed.stderr)")
+        #expect(pushed.stderr.contains("went to another bot or chat: sending every part"), "\(pushed.stderr)")
+        #expect(try partMessages(second).count == (try size(file) + 4095) / 4096)
+        try expectFetchable(second, file)
+    }
+
     @Test func recordedPartsThatDoNotFitTogetherAreSentAgainNeverPinnedWithAGap() throws {
         let box = try Sandbox()
         #expect(try box.run(["backup"]).exitCode == 0)
