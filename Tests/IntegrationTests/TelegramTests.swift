@@ -115,6 +115,29 @@ import Testing
         expectNoToken(bot, results)
     }
 
+    @Test func aRateLimitedNotificationWaitsRetryAfterAndArrives() throws {
+        let box = try Sandbox()
+        let bot = try FakeBotAPI()
+        try box.writeConfig(extra: bot.config())
+        // Like Telegram's flood control, the stand-in answers 429 again to any sendMessage before 2 s passed.
+        try bot.control(["fail": ["method": "sendMessage", "status": 429, "retry_after": 2, "times": 1]])
+        let backup = try box.run(["backup"])
+        #expect(backup.exitCode == 0, "\(backup.stderr)")
+        #expect(backup.stderr.contains("rate limited, retry after 2s; retrying in 2.0s"), "\(backup.stderr)")
+        #expect(!backup.stderr.contains("notification not sent"), "\(backup.stderr)")
+        let texts = try bot.texts()
+        #expect(texts.contains { $0.contains("mxbackup backup") }, "\(texts)")
+
+        // A flood wait longer than a notification is worth: dropped with a warning at once, the job still fine.
+        try bot.control(["fail": ["method": "sendMessage", "status": 429, "retry_after": 600, "times": 1]])
+        let started = Date()
+        let second = try box.run(["backup"])
+        #expect(second.exitCode == 0, "\(second.stderr)")
+        #expect(Date().timeIntervalSince(started) < 60)
+        #expect(second.stderr.contains("notification not sent") && second.stderr.contains("retry after 600s"), "\(second.stderr)")
+        #expect(try bot.texts().filter { $0.contains("mxbackup backup") }.count == 1)
+    }
+
     @Test func corruptedPartsAreRefusedAndTheLiveDatabaseIsUntouched() throws {
         let box = try Sandbox()
         #expect(try box.run(["backup"]).exitCode == 0)

@@ -48,7 +48,7 @@ public struct Components: Sendable {
         guard let token = settings.telegram.botToken, let chat = settings.telegram.chatID else {
             throw MXError.configuration("telegram: set telegram.bot_token (or bot_token_file, or TELEGRAM_BOT_TOKEN in --env-file) and telegram.chat_id")
         }
-        return TelegramBotAPI(baseURL: settings.telegram.apiURL, token: token, chatID: chat)
+        return TelegramBotAPI(baseURL: settings.telegram.apiURL, token: token, chatID: chat, timeout: Double(settings.telegram.idleTimeoutS))
     }
 
     /// A store by name, with retries around it.

@@ -68,6 +68,7 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey(path: "telegram.message_interval_ms", type: .int, defaultValue: .int(1000)),
         ConfigKey(path: "telegram.retries", type: .int, defaultValue: .int(5)),
         ConfigKey(path: "telegram.retry_delay_ms", type: .int, defaultValue: .int(1000)),
+        ConfigKey(path: "telegram.idle_timeout_s", type: .int, defaultValue: .int(120)),
         ConfigKey(path: "telegram.notify", type: .bool, defaultValue: .bool(true)),
         ConfigKey(path: "telegram.failure_chat_id", type: .string, defaultValue: nil),
     ]

@@ -74,6 +74,7 @@ public enum ConfigTemplate {
       message_interval_ms: 1000     # pause between messages (about one per second per chat)
       retries: 5                    # attempts per call; 429 waits retry_after, 5xx/timeouts back off
       retry_delay_ms: 1000          # first backoff, doubled each time
+      idle_timeout_s: 120           # a call is given up (and cancelled) after this long with no byte moving; slow uploads that move are never cut off
       notify: true                  # a status message after backup, push, restore, rollback, drill
       # failure_chat_id: "-100987"  # failures go here instead
 

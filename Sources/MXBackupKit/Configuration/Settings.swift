@@ -74,6 +74,8 @@ public struct Settings: Sendable, Equatable {
         public var messageIntervalMs: Int
         public var retries: Int
         public var retryDelayMs: Int
+        /// Seconds without a byte moving before a Bot API call is given up and cancelled.
+        public var idleTimeoutS: Int
         public var notify: Bool
         public var failureChatID: String?
     }
@@ -127,7 +129,7 @@ extension Settings {
         telegram = Telegram(botToken: try v.optional("telegram.bot_token"), chatID: try v.optional("telegram.chat_id"),
                             apiURL: try v.required("telegram.api_url"), partSize: try v.required("telegram.part_size"),
                             messageIntervalMs: try v.required("telegram.message_interval_ms"), retries: try v.required("telegram.retries"),
-                            retryDelayMs: try v.required("telegram.retry_delay_ms"), notify: try v.required("telegram.notify"),
+                            retryDelayMs: try v.required("telegram.retry_delay_ms"), idleTimeoutS: try v.required("telegram.idle_timeout_s"), notify: try v.required("telegram.notify"),
                             failureChatID: try v.optional("telegram.failure_chat_id"))
         try validate(v)
     }
@@ -145,6 +147,9 @@ extension Settings {
         let official = telegram.apiURL.contains("api.telegram.org")
         guard telegram.partSize > 0, !(official && telegram.partSize > 20 * 1024 * 1024) else {
             throw MXError.configuration("telegram.part_size: \(telegram.partSize) bytes: bots cannot download files over 20 MiB from api.telegram.org; keep it at most 20971520 (default 19922944) or point telegram.api_url at a self-hosted Bot API server")
+        }
+        guard telegram.idleTimeoutS >= 1 else {
+            throw MXError.configuration("telegram.idle_timeout_s: \(telegram.idleTimeoutS): must be at least 1 second (default 120)")
         }
         for store in backup.offsite where store != "telegram" {
             throw MXError.configuration("backup.offsite: unknown store '\(store)' (known: telegram)")

@@ -8,12 +8,15 @@ public struct RetryPolicy: Sendable {
     public let console: Console
     /// Names the store in messages.
     public var label: String
+    /// The longest rate-limit wait worth it; a longer `retry_after` gives up at once (nil: any).
+    public var longestWait: Double?
 
-    public init(attempts: Int = 5, initialDelay: Double = 1, console: Console, label: String = "store") {
+    public init(attempts: Int = 5, initialDelay: Double = 1, console: Console, label: String = "store", longestWait: Double? = nil) {
         self.attempts = attempts
         self.initialDelay = initialDelay
         self.console = console
         self.label = label
+        self.longestWait = longestWait
     }
 
     public func run<T>(_ what: String, _ body: () throws -> T) throws -> T {
@@ -25,14 +28,18 @@ public struct RetryPolicy: Sendable {
                 let wait: Double
                 switch error {
                 case .permanent(let message): throw MXError.failed("\(label): \(what): \(message)")
-                case .rateLimited(let seconds, _): wait = seconds
+                case .rateLimited(let seconds, let message):
+                    if let longestWait, seconds > longestWait {
+                        throw MXError.failed("\(label): \(what): \(message), longer than the \(Format.duration(longestWait)) worth waiting")
+                    }
+                    wait = seconds
                 case .transient: wait = delay; delay *= 2
                 }
+                try Interrupts.shared.checkpoint()  // a call given up because of a signal is not retried
                 guard attempt < attempts else {
                     throw MXError.failed("\(label): \(what) failed \(attempts) times, last: \(error.message)")
                 }
                 console.warn("\(label): \(what): \(error.message); retrying in \(Format.duration(wait)) (attempt \(attempt + 1) of \(attempts))")
-                try Interrupts.shared.checkpoint()
                 Thread.sleep(forTimeInterval: wait)
             }
         }

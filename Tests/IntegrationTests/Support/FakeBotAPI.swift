@@ -39,6 +39,14 @@ final class FakeBotAPI: @unchecked Sendable {
 
     func calls(_ method: String) throws -> Int { (try state()["calls"] as? [String] ?? []).filter { $0 == method }.count }
 
+    /// Methods of the requests whose body never arrived whole (the client gave up and closed the connection).
+    func abandoned() throws -> [String] { try state()["abandoned"] as? [String] ?? [] }
+
+    /// Texts of the plain messages sent (notifications).
+    func texts() throws -> [String] {
+        (try state()["messages"] as? [String: [String: Any]] ?? [:]).values.compactMap { $0["text"] as? String }
+    }
+
     /// File ids of the documents sent, in order.
     func documents() throws -> [(messageID: Int, fileID: String, name: String)] {
         let messages = try state()["messages"] as? [String: [String: Any]] ?? [:]

@@ -12,13 +12,19 @@ public struct TelegramBotAPI: Sendable {
     public let baseURL: String
     let token: String
     public let chatID: String
-    private let http = HTTPClient(timeout: 120)
+    private let http: HTTPClient
 
-    public init(baseURL: String, token: String, chatID: String) {
+    /// - Parameter timeout: seconds without a byte sent or received before a call is given up and
+    ///   cancelled (`telegram.idle_timeout_s`, at least 1); a slow upload that keeps moving is never cut off.
+    public init(baseURL: String, token: String, chatID: String, timeout: Double = 120) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.token = token
         self.chatID = chatID
+        http = HTTPClient(timeout: max(1, timeout), isCancelled: { Interrupts.shared.signal != nil })
     }
+
+    /// The bot's id: the token's part before the colon, public (it is the bot's user id).
+    public var botID: String { String(token.prefix { $0 != ":" }) }
 
     /// Calls a method with form fields and returns its `result`.
     func call(_ method: String, fields: [String: String]) throws -> Any {

@@ -11,6 +11,15 @@ public struct TelegramManifest: Codable, Sendable {
         public var offset: Int64
         public var size: Int64
         public var sha256: String
+
+        public init(index: Int, messageId: Int, fileId: String, offset: Int64, size: Int64, sha256: String) {
+            self.index = index
+            self.messageId = messageId
+            self.fileId = fileId
+            self.offset = offset
+            self.size = size
+            self.sha256 = sha256
+        }
     }
 
     /// One backup kept offsite: where its own manifest document is.
@@ -55,8 +64,34 @@ public struct TelegramManifest: Codable, Sendable {
     }
 }
 
+extension TelegramManifest {
+    /// Why `parts` do not cover a file of `fileSize` bytes exactly once, in order (nil when they do):
+    /// a manifest is pinned only when this is nil. With `prefix`, the parts may stop short of the end
+    /// (an upload in progress).
+    public static func coverageProblem(of parts: [Part], fileSize: Int64, prefix: Bool = false) -> String? {
+        var end: Int64 = 0
+        for (position, part) in parts.enumerated() {
+            if part.index != position { return "part \(position + 1) is recorded as part \(part.index + 1)" }
+            if part.offset > end { return "bytes \(end)..<\(part.offset) are in no part" }
+            if part.offset < end { return "bytes \(part.offset)..<\(min(end, part.offset + part.size)) are in two parts" }
+            if part.size <= 0 && fileSize > 0 { return "part \(position + 1) is empty" }
+            end += part.size
+            if end > fileSize { return "the parts end at byte \(end), beyond the file's \(fileSize) bytes" }
+        }
+        if !prefix && end < fileSize { return "bytes \(end)..<\(fileSize) are in no part" }
+        return nil
+    }
+}
+
 /// Progress of an upload, kept locally so that a retried or restarted upload sends only the missing parts.
 struct TelegramUploadState: Codable {
     var sha256: String
+    /// Bytes per part of this upload: a resumed upload keeps it, whatever `telegram.part_size` says now,
+    /// so that its parts fit together. Absent in states written before it was recorded.
+    var partSize: Int?
+    /// Where the parts went (the bot's id, which is not secret, and the chat): parts sent elsewhere
+    /// cannot belong to this chat's manifest. Absent in older states.
+    var bot: String?
+    var chatId: String?
     var parts: [TelegramManifest.Part]
 }

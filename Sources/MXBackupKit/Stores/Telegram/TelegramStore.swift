@@ -44,15 +44,16 @@ public struct TelegramStore: BackupStore {
         if let entry = current?.index.first(where: { $0.name == name }), entry.sha256 == manifest.file.sha256 { return }
 
         try BackupDirectory.prepare(stateDirectory, console: retry.console)  // upload progress is kept there
-        var state = loadState(name, sha256: manifest.file.sha256)
-        let count = max(1, Int((manifest.file.size + Int64(partSize) - 1) / Int64(partSize)))
+        var state = resumableState(name, sha256: manifest.file.sha256, size: manifest.file.size)
+        let partSize = Int64(state.partSize ?? self.partSize)
+        let count = max(1, Int((manifest.file.size + partSize - 1) / partSize))
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw StoreError.permanent("\(path): cannot open: \(Format.errno(errno))") }
         defer { close(fd) }
         for index in state.parts.count..<count {
             try Interrupts.shared.checkpoint()
-            let offset = Int64(index) * Int64(partSize)
-            let length = Int(min(Int64(partSize), manifest.file.size - offset))
+            let offset = Int64(index) * partSize
+            let length = Int(min(partSize, manifest.file.size - offset))
             // The part goes from the file straight into the request body (held in memory once); its hash
             // is taken on the way and the caption that carries it follows the file in the form.
             let hasher = SHA256Hasher()
@@ -84,6 +85,9 @@ public struct TelegramStore: BackupStore {
     /// Sends and pins the manifest only now that every part is confirmed; applies retention to the index.
     private func publish(_ manifest: Manifest, parts: [TelegramManifest.Part], previous: TelegramManifest?) throws {
         let name = manifest.file.name
+        if let problem = TelegramManifest.coverageProblem(of: parts, fileSize: manifest.file.size) {
+            throw StoreError.permanent("\(name): the parts sent do not cover the backup exactly (\(problem)): no manifest was pinned; delete \(uploadStatePath(name)) and push again")
+        }
         var kept = (previous?.index ?? []).filter { $0.name != name }
         let placeholder = TelegramManifest.Entry(name: name, created: manifest.createdAt, size: manifest.file.size, sha256: manifest.file.sha256,
                                                  manifestMessageId: 0, manifestFileId: "", messageIds: parts.map(\.messageId),
@@ -115,11 +119,39 @@ public struct TelegramStore: BackupStore {
         previous?.index.first?.manifestMessageId
     }
 
-    private func loadState(_ name: String, sha256: String) -> TelegramUploadState {
-        guard let data = FileManager.default.contents(atPath: uploadStatePath(name)),
-              let state = try? TelegramManifest.decoder.decode(TelegramUploadState.self, from: data), state.sha256 == sha256 else {
-            return TelegramUploadState(sha256: sha256, parts: [])
+    /// The recorded progress of this upload, as far as it can be continued: the same file, bot and chat,
+    /// and only the leading parts that fit together at the recorded part size (the rest is sent again).
+    /// A changed `telegram.part_size` does not apply to an upload under way: the parts already confirmed
+    /// were accepted at the recorded size, so the others will be too, nothing is sent twice (on a slow
+    /// link that is hours), and every part of a backup keeps one size, as its captions say.
+    private func resumableState(_ name: String, sha256: String, size: Int64) -> TelegramUploadState {
+        let fresh = TelegramUploadState(sha256: sha256, partSize: partSize, bot: api.botID, chatId: api.chatID, parts: [])
+        let path = uploadStatePath(name)
+        guard let data = FileManager.default.contents(atPath: path),
+              var state = try? TelegramManifest.decoder.decode(TelegramUploadState.self, from: data), state.sha256 == sha256 else {
+            return fresh
         }
+        guard (state.bot ?? api.botID) == api.botID, (state.chatId ?? api.chatID) == api.chatID else {
+            retry.console.warn("\(name): the upload recorded in \(path) went to another bot or chat: sending every part to \(description)")
+            return fresh
+        }
+        // A state written before the part size was recorded: its first part has that size.
+        let recorded = state.partSize ?? state.parts.first.map { Int($0.size) } ?? partSize
+        let fitting = state.parts.enumerated().prefix { position, part in
+            part.index == position && part.offset == Int64(position) * Int64(recorded)
+                && (part.size == Int64(recorded) || (part.size > 0 && part.offset + part.size == size))
+        }.count
+        if fitting < state.parts.count {
+            retry.console.warn("\(name): the parts recorded in \(path) do not fit together after part \(fitting): sending from part \(fitting + 1) again; the \(state.parts.count - fitting) message(s) recorded after it stay in the chat, in no manifest")
+            state.parts.removeSubrange(fitting...)
+        }
+        guard !state.parts.isEmpty else { return fresh }
+        if recorded != partSize {
+            retry.console.warn("\(name): resuming an upload begun with parts of \(recorded) bytes: telegram.part_size (\(partSize)) applies from the next backup")
+        }
+        state.partSize = recorded
+        state.bot = api.botID
+        state.chatId = api.chatID
         return state
     }
 
