@@ -28,6 +28,6 @@ public struct RollbackOperation {
     public func run(_ copy: SafetyCopy, timeline: RestoreOperation.Timeline) throws -> DatabaseSwap.Result {
         let live = connection.database
         return try DatabaseSwap(admin: DatabaseAdmin(connection), services: services, health: health)
-            .run(live: live, incoming: copy.name, parked: "\(live)_rolled_back_\(RestoreOperation.stamp())", rejected: copy.name, timeline: timeline)
+            .run(live: live, incoming: copy.name, parked: DatabaseNames.name("rolled_back", of: live, stamp: DatabaseNames.stamp()), rejected: copy.name, timeline: timeline)
     }
 }

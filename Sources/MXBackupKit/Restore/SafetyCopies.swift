@@ -15,8 +15,9 @@ public enum SafetyCopies {
     public static func list(_ admin: DatabaseAdmin, live: String) throws -> [SafetyCopy] {
         var copies: [SafetyCopy] = []
         for kind in kinds {
-            for name in try admin.databases(prefix: "\(live)_\(kind)_") {
-                let stamp = String(name.dropFirst("\(live)_\(kind)_".count))
+            let prefix = DatabaseNames.prefix(kind, of: live)
+            for name in try admin.databases(prefix: prefix) {
+                let stamp = String(name.dropFirst(prefix.count))
                 guard let created = BackupName.date(in: stamp, timeZone: TimeZone(identifier: "UTC")!) else { continue }
                 copies.append(SafetyCopy(name: name, kind: kind, created: created))
             }
