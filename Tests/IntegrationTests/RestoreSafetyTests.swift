@@ -80,6 +80,13 @@ final class PausedRun {
         return session
     }
 
+    /// Ends a session started above, its server side included (a backend in pg_sleep does not notice its client go).
+    private func endSessions(_ box: Sandbox, _ session: ChildProcess) throws {
+        session.signalGroup(SIGKILL)
+        session.wait()
+        try box.cluster.superuser("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE starts_with(datname, '\(box.database)') AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()")
+    }
+
     // MARK: item 1, 6: only what this run created is dropped
 
     @Test func drillIntoAnExistingDatabaseIsRefusedAndDropsNothing() throws {
@@ -198,8 +205,7 @@ final class PausedRun {
         #expect(run.stderr.contains("the automatic rollback failed") && run.stderr.contains("the swap had happened")
                 && run.stderr.contains("--resume-cleanup"), "\(run.stderr)")
         #expect(RestoreState.load(statePath(box))?.phase == .rollingBack)
-        session.signalGroup(SIGKILL)
-        session.wait()
+        try endSessions(box, session)
         let cleanup = try box.run(["restore", "--resume-cleanup"])
         #expect(cleanup.exitCode == 0, "\(cleanup.stdout)\(cleanup.stderr)")
         #expect(try box.cluster.contentChecksums(database: box.database) == before)
@@ -363,8 +369,7 @@ final class PausedRun {
         #expect(run.child.wait() == .exited(1))
         #expect(run.stderr.contains("\(scratch) could not be dropped") && !run.stderr.contains("was dropped"), "\(run.stderr)")
         #expect(RestoreState.load(statePath(box)) != nil)
-        session.signalGroup(SIGKILL)
-        session.wait()
+        try endSessions(box, session)
         let cleanup = try box.run(["restore", "--resume-cleanup"])
         #expect(cleanup.stdout.contains("dropped the scratch database \(scratch)"), "\(cleanup.stdout)\(cleanup.stderr)")
         #expect(try !admin(box).exists(scratch))
