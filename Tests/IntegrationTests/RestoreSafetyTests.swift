@@ -390,4 +390,28 @@ final class PausedRun {
         #expect(cleanup.exitCode == 0 && cleanup.stdout.contains("started Synapse"), "\(cleanup.stdout)\(cleanup.stderr)")
         #expect(synapse.healthy())
     }
+
+    @Test func aRecreateWhoseSafetyReloadFailsKeepsItsStateAndTheCleanupReloads() throws {
+        let box = try Sandbox()
+        let synapse = try FakeSynapse(box)
+        defer { synapse.stop() }
+        let broken = try box.brokenDump()
+        let before = try box.cluster.contentChecksums(database: box.database)
+        let run = try PausedRun(box, ["restore", broken, "--strategy", "recreate", "--yes"], pauseAt: "reload the safety backup")
+        #expect(run.paused(), "\(run.stderr)")
+        // The live database is dropped and half loaded; now its safety backup cannot be read (as with the server gone).
+        let safety = try #require(RestoreState.load(statePath(box))?.safetyBackup)
+        try FileManager.default.moveItem(atPath: safety, toPath: safety + ".away")
+        run.resume()
+        #expect(run.child.wait() == .exited(1))
+        #expect(run.stderr.contains("reloading the safety backup failed") && run.stderr.contains("--resume-cleanup")
+                && !run.stderr.contains("reloaded automatically"), "\(run.stderr)")
+        #expect(RestoreState.load(statePath(box))?.phase == .rollingBack)
+        #expect(try box.run(["list"]).stdout.contains("was interrupted while rolling back"))
+        try FileManager.default.moveItem(atPath: safety + ".away", toPath: safety)
+        let cleanup = try box.run(["restore", "--resume-cleanup"])
+        #expect(cleanup.exitCode == 0 && cleanup.stdout.contains("reloaded the safety backup"), "\(cleanup.stdout)\(cleanup.stderr)")
+        #expect(try box.cluster.contentChecksums(database: box.database) == before)
+        #expect(synapse.healthy())
+    }
 }
