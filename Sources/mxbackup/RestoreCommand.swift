@@ -27,7 +27,7 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Replace only these tables' rows, in one transaction, Synapse running (comma-separated).", valueName: "T1,T2"))
     var tables: String?
 
-    @Option(help: "Service control for this run: none, compose, systemd or command (services.kind).")
+    @Option(help: "Service control for this run: none, compose, systemd or command (services.kind); none given here also allows a restore while Synapse is connected.")
     var services: String?
 
     @Option(help: "Sessions loading table data at once (restore.jobs; default one per core, at most 4).")
