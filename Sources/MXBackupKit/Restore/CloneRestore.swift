@@ -19,7 +19,7 @@ struct CloneRestore: RestoreStrategy {
             try op.checkAndAnalyze(plan, database: target, timeline: timeline)
             try Interrupts.shared.checkpoint()
         } catch {
-            throw op.loadFailure(error) {
+            throw op.failure(error) {
                 do {
                     try op.admin.drop(target)
                     timeline.created.remove(target)

@@ -26,7 +26,7 @@ struct InPlaceRestore: RestoreStrategy {
                           postamble: RestoreCheck.sql(for: plan.inspection) + RestoreCheck.emptyOneTimeKeys(plan.inspection),
                           singleTransaction: true, step: "load \(Format.bytes(plan.inspection.sqlBytes)) of SQL in one transaction", timeline: timeline)
         } catch {
-            throw op.loadFailure(error) {
+            throw op.failure(error) {
                 switch try? Self.committed(journal.state, op.admin.connection) {
                 case false?: return "the transaction was rolled back: \(plan.live) is as it was; " + op.restartSynapse(journal, timeline: timeline)
                 case true?: return "the transaction committed nevertheless; run 'mxbackup restore --resume-cleanup' to start Synapse on it"

@@ -277,7 +277,7 @@ public struct RestoreOperation {
             try Interrupts.shared.critical { try timeline.measure("stop Synapse") { try services.stop() } }
             try Interrupts.shared.checkpoint()
         } catch {
-            throw loadFailure(error) { "nothing was changed; " + restartSynapse(journal, timeline: timeline) }
+            throw failure(error) { "nothing was changed; " + restartSynapse(journal, timeline: timeline) }
         }
     }
 
@@ -360,7 +360,7 @@ public struct RestoreOperation {
 
     /// Turns a failure into the message the operator needs, after `cleanup` ran (uninterrupted) and said
     /// what it left.
-    func loadFailure(_ error: Error, cleanup: () -> String) -> MXError {
+    func failure(_ error: Error, cleanup: () -> String) -> MXError {
         let whatWasLeft = Interrupts.shared.critical(cleanup)
         if let signal = Interrupts.shared.signal {
             return MXError(.interrupted(signal: signal), "restore interrupted by signal \(signal): \(whatWasLeft)")

@@ -22,7 +22,7 @@ struct SwapRestore: RestoreStrategy {
             try op.checkAndAnalyze(plan, database: plan.scratch, timeline: timeline)
             try Interrupts.shared.checkpoint()
         } catch {
-            throw op.loadFailure(error) { "the live database \(plan.live) was not touched; " + dropScratch(plan, journal) }
+            throw op.failure(error) { "the live database \(plan.live) was not touched; " + dropScratch(plan, journal) }
         }
         let told = op.announceDowntime(timeline: timeline)
         defer { op.announceEnd(to: told, timeline: timeline) }
@@ -47,6 +47,10 @@ struct SwapRestore: RestoreStrategy {
     /// Drops this run's scratch database; the state file goes only once it is gone.
     private func dropScratch(_ plan: RestorePlan, _ journal: RestoreJournal) -> String {
         do {
+            guard try operation.admin.exists(plan.scratch) else {
+                journal.finish()
+                return "no scratch database was left"
+            }
             try operation.admin.drop(plan.scratch)
             journal.finish()
             return "the scratch database \(plan.scratch) was dropped"

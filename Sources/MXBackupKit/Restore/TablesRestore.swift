@@ -16,7 +16,7 @@ struct TablesRestore: RestoreStrategy {
                           postamble: RestoreCheck.sql(for: plan.inspection, tables: tables), singleTransaction: true,
                           step: "replace the rows of \(tables.sorted().joined(separator: ", "))", timeline: timeline)
         } catch {
-            throw op.loadFailure(error) { "the transaction was rolled back: \(plan.live) is as it was" }
+            throw op.failure(error) { "the transaction was rolled back: \(plan.live) is as it was" }
         }
         Interrupts.shared.critical {
             do { _ = try PostgresClient(op.connection).query("ANALYZE \(names)") } catch {
