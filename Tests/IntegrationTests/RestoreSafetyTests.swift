@@ -414,4 +414,84 @@ final class PausedRun {
         #expect(try box.cluster.contentChecksums(database: box.database) == before)
         #expect(synapse.healthy())
     }
+
+    /// item 24 with the real thing: the server stops (immediate) while recreate loads into the dropped and
+    /// recreated live database. Nothing may claim a reload that did not happen, and the state file must stay
+    /// so that the cleanup reloads the safety backup once the server is back.
+    @Test func theServerStoppingMidRecreateLeavesAStateTheCleanupFinishes() throws {
+        let box = try Sandbox()
+        let synapse = try FakeSynapse(box)  // serves /health; its service commands are recorded
+        defer { synapse.stop() }
+        let server = try OwnCluster()
+        defer { server.stop() }
+        let db = try server.createSynapseDatabase()
+        try editConfig(box, "  port: \(box.cluster.port)\n", "  port: \(server.port)\n")
+        try editConfig(box, "password_file: \(box.cluster.passwordFile)", "password_file: \(server.directory)/synapse.password")
+        try editConfig(box, "database: \(box.database)", "database: \(db)")
+        let file = try backup(box)
+        let client = PostgresClient(server.connection(database: db))
+        let digest = "SELECT count(*) || md5(string_agg(u::text, ',' ORDER BY u::text)) FROM users u"
+        let before = try client.scalar(digest)
+        _ = try client.query("INSERT INTO users (name, creation_ts) VALUES ('@late:example.org', 1)")
+
+        let run = try PausedRun(box, ["restore", file, "--strategy", "recreate", "--yes"], pauseAt: "load ")
+        #expect(run.paused(), "\(run.stderr)")
+        try server.stopImmediately()
+        run.resume()
+        #expect(run.child.wait() == .exited(1))
+        #expect(run.stderr.contains("reloading the safety backup failed") && run.stderr.contains("Synapse is stopped")
+                && !run.stderr.contains("reloaded automatically") && !run.stderr.contains("Synapse is healthy"), "\(run.stderr)")
+        let state = RestoreState.load(RestoreState.path(directory: box.backupDir, database: db))
+        #expect(state?.phase == .rollingBack && state?.servicesStopped == true)
+
+        try server.start()
+        let cleanup = try box.run(["restore", "--resume-cleanup"])
+        #expect(cleanup.exitCode == 0 && cleanup.stdout.contains("reloaded the safety backup"), "\(cleanup.stdout)\(cleanup.stderr)")
+        // As it was before the restore: the late user included, everything else as backed up.
+        #expect(try client.scalar("SELECT count(*) FROM users WHERE name = '@late:example.org'") == "1")
+        _ = try client.query("DELETE FROM users WHERE name = '@late:example.org'")
+        #expect(try client.scalar(digest) == before)
+        #expect(synapse.healthy())
+    }
+}
+
+/// A PostgreSQL cluster of one test's own, which it may stop (the shared one serves every other test).
+private struct OwnCluster {
+    let directory: String
+    let port: Int
+
+    init() throws {
+        directory = try makeTemporaryDirectory("pg-own")
+        port = try freePort()
+        try start()
+    }
+
+    func start() throws {
+        let started = try ProcessRunner.run(ProcessSpec("\(packageRoot)/scripts/pg-cluster.sh", ["start", directory, String(port)]))
+        guard started.termination.succeeded else { throw MXError.failed("pg-cluster.sh start: \(started.stderr)") }
+    }
+
+    /// As a crash or `pg_ctl -m immediate` would: every session is cut.
+    func stopImmediately() throws {
+        let script = "b=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1); cmd=(\"$b/pg_ctl\" -D '\(directory)/data' -m immediate -w stop); if [ \"$(id -u)\" = 0 ]; then runuser -u postgres -- \"${cmd[@]}\"; else \"${cmd[@]}\"; fi"
+        let stopped = try ProcessRunner.run(ProcessSpec("bash", ["-c", script]))
+        guard stopped.termination.succeeded else { throw MXError.failed("pg_ctl stop: \(stopped.stderr)") }
+    }
+
+    func stop() { _ = try? ProcessRunner.run(ProcessSpec("\(packageRoot)/scripts/pg-cluster.sh", ["stop", directory])) }
+
+    func connection(database: String) -> PostgresConnection {
+        let password = (try? String(contentsOfFile: directory + "/synapse.password", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return PostgresConnection(host: "127.0.0.1", port: port, user: "synapse", database: database, password: password)
+    }
+
+    /// A database as Synapse wants it, with the fixture.
+    func createSynapseDatabase() throws -> String {
+        let name = "synapse_own"
+        _ = try PostgresClient(connection(database: "postgres")).query("CREATE DATABASE \(name) ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+        let load = try ProcessRunner.run(connection(database: name).tool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "scale=1", "-v", "server_name=example.org",
+                                                                                  "-f", "\(packageRoot)/fixtures/synapse_sample.sql"]))
+        guard load.termination.succeeded else { throw MXError.failed("fixture: \(load.stderr)") }
+        return name
+    }
 }
