@@ -33,7 +33,7 @@ struct DrillCommand: ParsableCommand {
             let source = try store.source(latest ? nil : file, config: config, console: console)
             let path = source.name
             var options = RestoreOperation.Options(source: source)
-            options.target = targetDb ?? "\(config.postgres.database)_drill_\(RestoreOperation.stamp())"
+            options.target = targetDb ?? DatabaseNames.name("drill", of: config.postgres.database, stamp: DatabaseNames.stamp())
             options.jobs = config.restoreJobs
             options.maxSchemaVersion = config.settings.synapse.maxSchemaVersion
             options.serverName = config.settings.synapse.serverName

@@ -27,7 +27,7 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Replace only these tables' rows, in one transaction, Synapse running (comma-separated).", valueName: "T1,T2"))
     var tables: String?
 
-    @Option(help: "Service control for this run: \(listed(Settings.Services.Kind.self)) (services.kind).")
+    @Option(help: "Service control for this run: \(listed(Settings.Services.Kind.self)) (services.kind); none given here also allows a restore while Synapse is connected.")
     var services: String?
 
     @Option(help: "Sessions loading table data at once (restore.jobs; default one per core, at most 4).")
@@ -98,6 +98,7 @@ struct RestoreCommand: ParsableCommand {
             options.serverName = config.settings.synapse.serverName
             options.strategy = config.settings.restore.strategy
             options.jobs = config.restoreJobs
+            options.servicesNoneExplicit = services == "none"
             options.tables = tables.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             if options.tables?.isEmpty == true { throw MXError.configuration("--tables: name at least one table") }
             // The safety backup of `recreate` is the live state, reloaded onto the same server if needed: all of it.
@@ -139,6 +140,10 @@ struct RestoreCommand: ParsableCommand {
                 Components(config.settings).notifier(console: console).send(ok: true, job: "restore",
                     "\(source.name) into \(report.database) (\(report.strategy)); downtime \(report.downtimeSeconds.map(Format.duration) ?? "none"); users \(report.users), rooms \(report.rooms), events \(report.events); health \(report.health)")
                 if json { try printJSON(report) } else { Console.writeOut(report.text) }
+                if let signal = Interrupts.shared.signal {
+                    // The signal came when the restore could no longer stop half way: it was finished, and is reported as done.
+                    console.warn("signal \(signal) arrived while the restore was committing: it was finished, not stopped" + (report.rollback.map { "; to undo it: \($0)" } ?? ""))
+                }
             } catch let error as MXError {
                 audit(timeline.rolledBack ? "rolled-back" : error.kind == .refused ? "refused" : "failed", error.message, timeline: timeline)
                 Components(config.settings).notifier(console: console).send(ok: false, job: "restore", error.message)

@@ -1,7 +1,8 @@
 import Foundation
 
 /// `mxbackup drill`: restores a backup into a throwaway database through the same restore code (never
-/// touching Synapse or the live database), checks it against the backup, times each phase, and drops it.
+/// touching Synapse or the live database), checks it against the backup, times each phase, and drops the
+/// database it created (only that one).
 public struct DrillOperation {
     public struct Result: Sendable, Codable {
         public var file: String
@@ -36,12 +37,15 @@ public struct DrillOperation {
         } catch {
             result.reason = (error as? MXError)?.message ?? "\(error)"
         }
-        // Whatever happened, no database is left behind.
-        Interrupts.shared.critical {
-            timeline.measure("drop \(database)") {
-                do { try restore.admin.drop(database) } catch {
-                    result.ok = false
-                    result.reason = (result.reason.map { $0 + "; " } ?? "") + "could not drop \(database): drop it by hand"
+        // No database this run created is left behind, and no other is touched (a target that already
+        // existed, the live one included, is refused by the preflight and never created here).
+        if timeline.created.contains(database) {
+            Interrupts.shared.critical {
+                timeline.measure("drop \(database)") {
+                    do { try restore.admin.drop(database) } catch {
+                        result.ok = false
+                        result.reason = (result.reason.map { $0 + "; " } ?? "") + "could not drop \(database): drop it by hand"
+                    }
                 }
             }
         }

@@ -1,10 +1,12 @@
 import Foundation
 
-/// `mxbackup restore --resume-cleanup`: finishes what a killed restore left (from its state file and
-/// the databases named after it), so that nothing is half way.
+/// `mxbackup restore --resume-cleanup`: finishes what a killed restore left, from its state file only.
+/// The strategy that wrote the file reads it back (`RestoreStrategy.resumeCleanup`); the services it
+/// recorded as stopped are started again (exactly those, whatever runs now); the file goes only when
+/// all of that worked. Databases that look like leftovers but are not in the file are named, not dropped.
 public struct RestoreCleanup {
     public let connection: PostgresConnection
-    public let services: ServiceController
+    public private(set) var services: ServiceController
     public let health: HealthCheck
     public let directory: String
     public let gpg: GPG
@@ -20,42 +22,31 @@ public struct RestoreCleanup {
         self.directory = directory
     }
 
+    var admin: DatabaseAdmin { DatabaseAdmin(connection) }
+
     /// What was done, one line each.
     public func run() throws -> [String] {
-        let admin = DatabaseAdmin(connection)
         let statePath = RestoreState.path(directory: directory, database: connection.database)
         var actions: [String] = []
         return try Interrupts.shared.critical {
-            if let state = RestoreState.load(statePath) {
-                switch state.phase {
-                case .swapping where try admin.exists(state.parked):
-                    // The renames happened: the restored copy is live. Bring Synapse up on it.
-                    actions.append("the swap had happened: \(state.live) is the restored database, the previous one is \(state.parked)")
-                case .loading, .swapping:
-                    if try admin.exists(state.scratch) {
-                        try admin.drop(state.scratch)
-                        actions.append("dropped the scratch database \(state.scratch); \(state.live) was never touched")
-                    }
-                case .inPlace:
-                    actions.append("the in-place load was one transaction: the server rolled it back or committed it whole")
-                case .recreating:
-                    guard let safety = state.safetyBackup else { throw MXError.failed("\(statePath) names no safety backup: restore \(state.live) by hand") }
-                    try reload(safety, into: state.live, admin: admin)
-                    actions.append("reloaded the safety backup \(safety) into \(state.live): it is as it was before the restore")
-                }
+            let state = RestoreState.load(statePath)
+            if let state {
+                FaultPoint.reached("cleanup: \(state.recordedStrategy.rawValue) \(state.phase.rawValue)")
+                var cleanup = self
+                cleanup.services = services.recorded(state.services ?? services.names)
+                actions += try state.recordedStrategy.type.resumeCleanup(from: state, cleanup)
                 if state.servicesStopped {
-                    try services.startMain()
-                    if !(services is NoServices), let problem = health.waitUntilHealthy() {
-                        throw MXError.failed("Synapse started but is not healthy (\(problem)); \(actions.joined(separator: "; "))")
+                    try cleanup.services.startMain()
+                    if !(cleanup.services is NoServices), let problem = health.waitUntilHealthy() {
+                        throw MXError.failed("Synapse started but is not healthy (\(problem)); \(actions.joined(separator: "; ")); the state file \(statePath) stays")
                     }
-                    try services.startWorkers()
-                    actions.append("started Synapse (\(services.description))")
+                    try cleanup.services.startWorkers()
+                    actions.append("started Synapse (\(cleanup.services.description))")
                 }
                 unlink(statePath)
             }
-            for leftover in try admin.databases(prefix: "\(connection.database)_restore_") {
-                try admin.drop(leftover)
-                actions.append("dropped the leftover scratch database \(leftover)")
+            for leftover in try admin.databases(prefix: DatabaseNames.prefix("restore", of: connection.database)) where leftover != state?.scratch {
+                actions.append("left alone: \(leftover) looks like a scratch database but no interrupted restore recorded it; DROP DATABASE it yourself if it is not yours")
             }
             if actions.isEmpty { actions.append("nothing to clean up") }
             return actions
@@ -63,7 +54,7 @@ public struct RestoreCleanup {
     }
 
     /// Puts a database back from a safety backup (recreate strategy), checked against its manifest.
-    private func reload(_ backup: String, into database: String, admin: DatabaseAdmin) throws {
+    func reload(_ backup: String, into database: String) throws {
         try admin.drop(database)
         try admin.create(database, owner: connection.user)
         let reader = try BackupReader(source: try .file(backup), gpg: gpg, passphrase: passphrase, connection: connection)

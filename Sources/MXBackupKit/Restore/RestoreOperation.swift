@@ -21,6 +21,8 @@ public struct RestoreOperation {
         public var tables: [String]?
         /// Sessions loading table data at once into a new database (swap, recreate, --target-db).
         public var jobs = 1
+        /// `--services none` given on the command line: the operator knows Synapse is not controlled.
+        public var servicesNoneExplicit = false
 
         public init(source: BackupSource) { self.source = source }
     }
@@ -70,6 +72,8 @@ public struct RestoreOperation {
         public private(set) var steps: [AuditRecord.Step] = []
         /// Set when a failure was followed by an automatic rollback.
         public var rolledBack = false
+        /// Databases this run created (set right after CREATE DATABASE succeeded): the only ones it may drop.
+        public internal(set) var created: Set<String> = []
         public init() {}
         @discardableResult
         public func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
@@ -93,13 +97,15 @@ public struct RestoreOperation {
             throw MXError.refused(leftover + " first")
         }
         let live = connection.database
-        let stamp = Self.stamp()
+        let stamp = DatabaseNames.stamp()
         let target = options.target
-        let scratch = target ?? "\(live)_restore_\(stamp)"
-        let parked = "\(live)_pre_restore_\(stamp)"
+        let scratch = target ?? DatabaseNames.name("restore", of: live, stamp: stamp)
+        let parked = DatabaseNames.name("pre_restore", of: live, stamp: stamp)
+        let rejected = DatabaseNames.name("failed_restore", of: live, stamp: stamp)
 
         let tables = options.tables.map { Set($0.map { $0.contains(".") ? $0 : "public.\($0)" }) }
         let createsDatabases = tables == nil && (target != nil || options.strategy != .inPlace)
+        let stopsSynapse = tables == nil && target == nil
         let serverVersion = try timeline.measure("preflight: server") { () throws -> String in
             let version = try PostgresClient(connection).scalar("SHOW server_version", database: DatabaseAdmin.maintenanceDatabase) ?? "?"
             let privileges = try admin.privileges(owner: owner)
@@ -112,10 +118,14 @@ public struct RestoreOperation {
                 check("ownership of schema public", owns || privileges.superuser, owns ? "\(connection.user) owns it" : "\(connection.user) does not own schema public in \(live): connect as its owner")
             }
             if let target {
-                check("target database \(target)", try !admin.exists(target), try admin.exists(target) ? "already exists: choose another name or drop it" : "does not exist yet")
+                check("target database \(target)", try !admin.exists(target), try admin.exists(target) ? "already exists: choose another name or drop it (nothing is dropped that this run did not create)" : "does not exist yet")
+            } else if createsDatabases {
+                // Whatever carries these names afterwards was created by this run, and only that may be dropped.
+                let taken = try [scratch, parked, rejected].filter { try admin.exists($0) }
+                check("names of the new databases", taken.isEmpty, taken.isEmpty ? "\(scratch), \(parked) are free" : "\(taken.joined(separator: ", ")) already exist: wait a second and retry")
             }
-            for leftover in try admin.databases(prefix: "\(live)_restore_") {
-                console.warn("leftover scratch database \(leftover) from an earlier restore: drop it with 'mxbackup restore --resume-cleanup' or DROP DATABASE")
+            for leftover in try admin.databases(prefix: DatabaseNames.prefix("restore", of: live)) {
+                console.warn("leftover scratch database \(leftover) from an earlier restore: 'mxbackup restore --resume-cleanup' drops it if its state file names it; otherwise DROP DATABASE it if it is not yours")
             }
             return version
         }
@@ -123,6 +133,17 @@ public struct RestoreOperation {
         if let tables, liveExists {
             let missing = try tables.sorted().filter { try PostgresClient(connection).scalar("SELECT to_regclass(\(SQL.literal(SQL.qualified($0)))) IS NOT NULL") != "t" }
             check("tables in \(live)", missing.isEmpty, missing.isEmpty ? tables.sorted().joined(separator: ", ") : "\(missing.joined(separator: ", ")) not found in \(live)")
+        }
+        if stopsSynapse, let unavailable = services.unavailable {
+            check("service control", false, unavailable)
+        }
+        if stopsSynapse, liveExists, services is NoServices, !options.servicesNoneExplicit {
+            // services.kind none by default: a Synapse still connected would keep serving (and writing) through the restore.
+            let roles = Set([connection.user, owner]).sorted()
+            let sessions = try PostgresClient(connection).scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = \(SQL.literal(live)) AND pid <> pg_backend_pid() AND usename IN (\(roles.map(SQL.literal).joined(separator: ", ")))", database: DatabaseAdmin.maintenanceDatabase) ?? "0"
+            check("Synapse stopped", sessions == "0", sessions == "0"
+                  ? "no sessions of \(roles.joined(separator: ", ")) on \(live)"
+                  : "\(sessions) sessions of \(roles.joined(separator: ", ")) are connected to \(live) (Synapse runs) and no service control is configured: set services.kind (compose, systemd or command) so that mxbackup stops Synapse, or stop it first; --services none proceeds anyway and ends those sessions")
         }
         if target == nil {
             check("live database \(live)", liveExists, liveExists ? "exists (it will be kept as \(parked))" : "does not exist: use --target-db \(live) to create it from the backup")
@@ -196,10 +217,18 @@ public struct RestoreOperation {
             } else {
                 check("server_name", true, "not checked: \(inspection.serverName == nil ? "backup has no users" : "live server_name unknown (set synapse.server_name)")")
             }
-            check("new database locale", true, "UTF8, collation C, ctype C (as Synapse requires)")
+            if stopsSynapse && options.strategy == .inPlace {
+                // in-place keeps the database, and with it its locale.
+                let locale = liveExists ? try admin.locale(of: live) : nil
+                let isC = locale.map { $0.collate == "C" && $0.ctype == "C" } ?? true
+                check("live database locale", isC, isC ? "collation C, ctype C (as Synapse requires; in-place keeps the database)"
+                      : "\(live) has collation \(locale!.collate), ctype \(locale!.ctype) and in-place keeps it, but Synapse refuses anything but C: use --strategy swap or --strategy recreate (they create a new database with collation C)")
+            } else {
+                check("new database locale", true, "UTF8, collation C, ctype C (as Synapse requires)")
+            }
         }
         return RestorePlan(inspection: inspection, checks: checks, live: live, liveExists: liveExists, target: target,
-                           scratch: scratch, parked: parked, owner: owner, services: services.description,
+                           scratch: scratch, parked: parked, rejected: rejected, owner: owner, services: services.description,
                            strategy: options.strategy, tables: tables, parkedSchema: "public_pre_restore_\(stamp)")
     }
 
@@ -220,13 +249,47 @@ public struct RestoreOperation {
     // MARK: execution
 
     public func execute(_ plan: RestorePlan, timeline: Timeline) throws -> RestoreReport {
-        if let tables = plan.tables { return try restoreTables(plan, tables: tables, timeline: timeline) }
-        if plan.target != nil { return try restoreIntoNewDatabase(plan, timeline: timeline) }
+        try strategy(for: plan).run(plan, timeline: timeline)
+    }
+
+    func strategy(for plan: RestorePlan) -> RestoreStrategy {
+        if let tables = plan.tables { return TablesRestore(operation: self, tables: tables) }
+        if plan.target != nil { return CloneRestore(operation: self) }
         switch options.strategy {
-        case .swap: return try restoreIntoNewDatabase(plan, timeline: timeline)
-        case .inPlace: return try restoreInPlace(plan, timeline: timeline)
-        case .recreate: return try restoreByRecreating(plan, timeline: timeline)
+        case .swap: return SwapRestore(operation: self)
+        case .inPlace: return InPlaceRestore(operation: self)
+        case .recreate: return RecreateRestore(operation: self)
         }
+    }
+
+    /// The state file of this run, first written by the strategy's first `enter`.
+    func journal(_ state: RestoreState) -> RestoreJournal { RestoreJournal(path: statePath, state: state) }
+
+    /// Stops Synapse for a strategy that loads while it is down. The services are recorded before they
+    /// stop, and the stop runs in a critical section: a signal must not cut a stop command half way and
+    /// leave Synapse down with no record. A failure or a signal here starts Synapse again.
+    func stopServices(_ journal: RestoreJournal, timeline: Timeline) throws {
+        try journal.enter(.stopping) {
+            $0.servicesStopped = true
+            $0.services = services.names
+        }
+        do {
+            try Interrupts.shared.critical { try timeline.measure("stop Synapse") { try services.stop() } }
+            try Interrupts.shared.checkpoint()
+        } catch {
+            throw failure(error) { "nothing was changed; " + restartSynapse(journal, timeline: timeline) }
+        }
+    }
+
+    /// After a failure that left the data as it was before: starts Synapse again. The state file goes only
+    /// once Synapse runs; the words say which.
+    func restartSynapse(_ journal: RestoreJournal, timeline: Timeline) -> String {
+        let problem = Interrupts.shared.critical { DatabaseSwap(admin: admin, services: services, health: health).startAndCheck(timeline) }
+        if let problem {
+            return "Synapse did not start again (\(problem)): start it by hand, or run 'mxbackup restore --resume-cleanup'"
+        }
+        journal.finish()
+        return services is NoServices ? "services are not controlled (services.kind none)" : "Synapse was started again"
     }
 
     /// Streams a backup file into `database` through psql, errors fatal, as the owner role.
@@ -295,9 +358,10 @@ public struct RestoreOperation {
         timeline.measure("server notice: maintenance over") { notices.send(notices.after, to: users, console: console) }
     }
 
-    /// Turns a failure during a load into the message the operator needs, after `cleanup` ran.
-    func loadFailure(_ error: Error, whatWasLeft: String, cleanup: () -> Void) -> MXError {
-        Interrupts.shared.critical(cleanup)
+    /// Turns a failure into the message the operator needs, after `cleanup` ran (uninterrupted) and said
+    /// what it left.
+    func failure(_ error: Error, cleanup: () -> String) -> MXError {
+        let whatWasLeft = Interrupts.shared.critical(cleanup)
         if let signal = Interrupts.shared.signal {
             return MXError(.interrupted(signal: signal), "restore interrupted by signal \(signal): \(whatWasLeft)")
         }
@@ -306,23 +370,20 @@ public struct RestoreOperation {
         return MXError(mx?.kind == .refused ? .refused : .failed, "\(mx?.message ?? "\(error)"): \(whatWasLeft)")
     }
 
+    /// The report of a restore that is done. Uninterrupted: a signal that arrived after the data was
+    /// committed must not turn a finished restore into a "failed" one.
     func report(_ plan: RestorePlan, database: String, timeline: Timeline, downtime: Double?, health: String, safetyCopy: String?,
-                rollback: String? = nil) throws -> RestoreReport {
-        let size = Int64(try PostgresClient(connection).scalar("SELECT pg_database_size(\(SQL.literal(database)))", database: DatabaseAdmin.maintenanceDatabase) ?? "0") ?? 0
+                rollback: String? = nil) -> RestoreReport {
+        let size = Interrupts.shared.critical {
+            Int64((try? PostgresClient(connection).scalar("SELECT pg_database_size(\(SQL.literal(database)))", database: DatabaseAdmin.maintenanceDatabase)) ?? "0") ?? 0
+        }
         let rows = plan.inspection.tableRows
         return RestoreReport(
-            file: plan.inspection.path, sha256: plan.inspection.sha256, strategy: plan.target == nil ? "swap" : "target-db",
+            file: plan.inspection.path, sha256: plan.inspection.sha256,
+            strategy: plan.tables != nil ? "tables" : plan.target != nil ? "target-db" : plan.strategy.rawValue,
             database: database, steps: timeline.steps, downtimeSeconds: downtime,
             users: rows["public.users"] ?? 0, rooms: rows["public.rooms"] ?? 0, events: rows["public.events"] ?? 0,
             databaseSize: size, health: health, safetyCopy: safetyCopy,
             rollback: rollback)
-    }
-
-    public static func stamp() -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd_HHmmss"
-        return f.string(from: Date())
     }
 }

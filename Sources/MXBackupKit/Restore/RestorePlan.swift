@@ -19,6 +19,8 @@ public struct RestorePlan: Sendable {
     public var target: String?
     public var scratch: String
     public var parked: String
+    /// swap: the name the restored database gets if Synapse rejects it.
+    public var rejected: String
     public var owner: String
     public var services: String
     public var strategy: RestoreOperation.Strategy

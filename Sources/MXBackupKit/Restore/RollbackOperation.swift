@@ -43,7 +43,7 @@ public struct RollbackOperation {
         let live = connection.database
         let swap = DatabaseSwap(admin: admin, services: services, health: health)
         guard copy.schemaOf != nil else {
-            return try swap.run(live: live, incoming: copy.name, parked: "\(live)_rolled_back_\(RestoreOperation.stamp())", rejected: copy.name, timeline: timeline)
+            return try swap.run(live: live, incoming: copy.name, parked: DatabaseNames.name("rolled_back", of: live, stamp: DatabaseNames.stamp()), rejected: copy.name, timeline: timeline)
         }
         return try rollBackSchema(copy, swap: swap, timeline: timeline)
     }
@@ -52,7 +52,7 @@ public struct RollbackOperation {
     /// if unhealthy, exchange them back the same way.
     private func rollBackSchema(_ copy: SafetyCopy, swap: DatabaseSwap, timeline: RestoreOperation.Timeline) throws -> DatabaseSwap.Result {
         let live = connection.database
-        let replaced = "public_rolled_back_\(RestoreOperation.stamp())"
+        let replaced = "public_rolled_back_\(DatabaseNames.stamp())"
         func exchange(keepingPublicAs parked: String, _ incoming: String) throws {
             try admin.terminateSessions(live)
             _ = try PostgresClient(connection).query("ALTER SCHEMA public RENAME TO \(SQL.identifier(parked)); ALTER SCHEMA \(SQL.identifier(incoming)) RENAME TO public;")

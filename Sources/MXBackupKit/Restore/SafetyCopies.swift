@@ -30,8 +30,9 @@ public enum SafetyCopies {
     public static func list(_ admin: DatabaseAdmin, live: String) throws -> [SafetyCopy] {
         var copies: [SafetyCopy] = []
         for kind in kinds {
-            for name in try admin.databases(prefix: "\(live)_\(kind)_") {
-                guard let created = date(name, prefix: "\(live)_\(kind)_") else { continue }
+            let prefix = DatabaseNames.prefix(kind, of: live)
+            for name in try admin.databases(prefix: prefix) {
+                guard let created = date(name, prefix: prefix) else { continue }
                 copies.append(SafetyCopy(name: name, kind: kind, created: created))
             }
         }
@@ -50,7 +51,8 @@ public enum SafetyCopies {
     /// A restore's scratch databases (`<db>_restore_<UTC>`): while no restore runs, leftovers of one that was
     /// killed (during CREATE DATABASE, say) for `restore --resume-cleanup` to drop.
     public static func scratchDatabases(_ admin: DatabaseAdmin, live: String) throws -> [String] {
-        try admin.databases(prefix: "\(live)_restore_").filter { date($0, prefix: "\(live)_restore_") != nil }
+        let prefix = DatabaseNames.prefix("restore", of: live)
+        return try admin.databases(prefix: prefix).filter { date($0, prefix: prefix) != nil }
     }
 
     public static func drop(_ copy: SafetyCopy, _ admin: DatabaseAdmin) throws {

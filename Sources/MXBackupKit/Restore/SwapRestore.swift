@@ -1,0 +1,84 @@
+import Foundation
+
+/// `swap` (default): load a scratch database while Synapse keeps serving, check it, then swap names
+/// (`DatabaseSwap`). Phases: creating → loading → stopping → swapping → committed, or on an unhealthy
+/// start rolling back → rolled back.
+struct SwapRestore: RestoreStrategy {
+    static let kind = RestoreState.Strategy.swap
+    let operation: RestoreOperation
+
+    func run(_ plan: RestorePlan, timeline: RestoreOperation.Timeline) throws -> RestoreReport {
+        let op = operation
+        let journal = op.journal(RestoreState(strategy: Self.kind, phase: .creating, live: plan.live, scratch: plan.scratch, parked: plan.parked))
+        // The name is recorded before CREATE DATABASE: a kill during it leaves a database cleanup can name.
+        try journal.enter(.creating)
+        do {
+            try timeline.measure("create \(plan.scratch)") { try op.admin.create(plan.scratch, owner: plan.owner) }
+            timeline.created.insert(plan.scratch)
+            try journal.enter(.loading)
+            try Interrupts.shared.checkpoint()
+            try op.stream(op.options.source, expectedSHA256: plan.inspection.sha256, sqlBytes: plan.inspection.sqlBytes,
+                          into: plan.scratch, step: "load \(Format.bytes(plan.inspection.sqlBytes)) of SQL", timeline: timeline)
+            try op.checkAndAnalyze(plan, database: plan.scratch, timeline: timeline)
+            try Interrupts.shared.checkpoint()
+        } catch {
+            throw op.failure(error) { "the live database \(plan.live) was not touched; " + dropScratch(plan, journal) }
+        }
+        let told = op.announceDowntime(timeline: timeline)
+        defer { op.announceEnd(to: told, timeline: timeline) }
+        let result: DatabaseSwap.Result
+        do {
+            result = try DatabaseSwap(admin: op.admin, services: op.services, health: op.health, journal: journal)
+                .run(live: plan.live, incoming: plan.scratch, parked: plan.parked, rejected: plan.rejected, timeline: timeline)
+        } catch let error as MXError {
+            // The swap left the journal saying what is left.
+            switch journal.state.phase {
+            case .loading: throw MXError(error.kind, error.message + "; " + Interrupts.shared.critical { dropScratch(plan, journal) })
+            case .rolledBack where !journal.state.servicesStopped: journal.finish()
+            default: break
+            }
+            throw error
+        }
+        journal.finish()
+        return op.report(plan, database: plan.live, timeline: timeline, downtime: result.downtime, health: result.health,
+                         safetyCopy: plan.parked, rollback: "mxbackup rollback")
+    }
+
+    /// Drops this run's scratch database; the state file goes only once it is gone.
+    private func dropScratch(_ plan: RestorePlan, _ journal: RestoreJournal) -> String {
+        do {
+            guard try operation.admin.exists(plan.scratch) else {
+                journal.finish()
+                return "no scratch database was left"
+            }
+            try operation.admin.drop(plan.scratch)
+            journal.finish()
+            return "the scratch database \(plan.scratch) was dropped"
+        } catch {
+            return "the scratch database \(plan.scratch) could not be dropped (\(reason(error))): run 'mxbackup restore --resume-cleanup' once the server answers"
+        }
+    }
+
+    static func resumeCleanup(from state: RestoreState, _ cleanup: RestoreCleanup) throws -> [String] {
+        let admin = cleanup.admin
+        let rejected = state.rejected ?? state.scratch
+        switch state.phase {
+        case .swapping where try admin.exists(state.parked), .committed:
+            return ["the swap had happened: \(state.live) is the restored database, the previous one is \(state.parked)"]
+        case .creating, .loading, .stopping, .swapping:
+            guard try admin.exists(state.scratch) else { return ["\(state.live) was never touched"] }
+            try admin.drop(state.scratch)
+            return ["dropped the scratch database \(state.scratch); \(state.live) was never touched"]
+        case .rollingBack where try admin.exists(state.parked):
+            // Synapse rejected the restored database and the reverse renames had not happened: finish them.
+            try? cleanup.services.stop()
+            try admin.terminateSessions(state.live)
+            try admin.rename([(state.live, rejected), (state.parked, state.live)])
+            return ["finished the rollback: \(state.live) is the previous database again; the rejected copy is kept as \(rejected)"]
+        case .rollingBack, .rolledBack:
+            return ["the rollback had happened: \(state.live) is the previous database; the rejected copy is kept as \(rejected)"]
+        case .inPlace, .recreating:
+            throw MXError.failed("the state file records a swap in phase \(state.phase.rawValue), which a swap never writes: check \(state.live) by hand")
+        }
+    }
+}
