@@ -45,14 +45,14 @@ import Testing
         return (try ChildProcess(box.spec(["restore"] + arguments + ["--yes"], environment: environment), descriptors: [2: fd]), stderrPath)
     }
 
-    /// Waits (server side, polling every 2 ms) until the load's COPY of the big table runs.
+    /// Waits (server side, polling every 2 ms) until the load's COPY of the big table runs. From another
+    /// database: in-place ends every session of the live one before it loads.
     private func waitForCopy(_ box: Sandbox) throws {
-        try box.cluster.psql(database: box.database, ["-c", """
+        try box.cluster.psql(database: "postgres", ["-c", """
         DO $$ BEGIN
           FOR i IN 1..60000 LOOP
             PERFORM pg_stat_clear_snapshot();
-            IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
-                       AND query LIKE '\(Self.copyOfBigTable)%') THEN RETURN; END IF;
+            IF EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = '\(box.database)' AND query LIKE '\(Self.copyOfBigTable)%') THEN RETURN; END IF;
             PERFORM pg_sleep(0.002);
           END LOOP;
           RAISE EXCEPTION 'the load never reached %', '\(Self.copyOfBigTable)';
