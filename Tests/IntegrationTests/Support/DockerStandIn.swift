@@ -14,7 +14,8 @@ extension Sandbox {
     /// - the exit status is the command's (128 + signal when it was killed).
     ///
     /// Every call's arguments are appended to `log`. With `environmentDirectory`, each call saves the client's
-    /// environment there (`docker-PID.env`) and the command's (`container-PID.env`), as `NAME=VALUE` lines.
+    /// environment there (`docker-PID.env`) and the command's (`container-PID.env`): a `# docker ARGS` line,
+    /// then `NAME=VALUE` lines.
     /// `docker compose ps --services` prints `synapse`; other compose calls only log.
     @discardableResult
     func dockerStandIn(log: String, environmentDirectory: String? = nil) throws -> String {
@@ -33,6 +34,7 @@ extension Sandbox {
         def save_env(name, env):
             if ENV_DIR:
                 with open(os.path.join(ENV_DIR, "%s-%d.env" % (name, os.getpid())), "w") as f:
+                    f.write("# docker %s\n" % " ".join(args).replace("\n", " "))
                     f.writelines("%s=%s\n" % item for item in sorted(env.items()))
 
         save_env("docker", dict(os.environ))
