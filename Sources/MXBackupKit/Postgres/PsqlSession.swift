@@ -74,9 +74,12 @@ final class PsqlSession: @unchecked Sendable {  // its input is written by one t
         let message = psql.stderr.finish()
         if let inputError = inputError as? MXError { throw inputError }
         guard termination.succeeded else {
-            let line = message.split(separator: "\n").first { $0.contains("ERROR") || $0.contains("FATAL") }.map(String.init)
-                ?? message.split(separator: "\n").last.map(String.init) ?? termination.description
-            throw MXError.failed("loading into \(database) stopped at the first SQL error: \(line)")
+            if let line = message.split(separator: "\n").first(where: { $0.contains("ERROR") || $0.contains("FATAL") }) {
+                throw MXError.failed("loading into \(database) stopped at the first SQL error: \(line)")
+            }
+            // Killed, or its docker exec client was: no SQL error to show.
+            throw MXError.failed("loading into \(database) stopped: \(psql.process.spec.name) ended (\(termination.description))"
+                                 + (message.isEmpty ? "" : ": " + (message.split(separator: "\n").last.map(String.init) ?? "")))
         }
         if let inputError { throw inputError }
     }
