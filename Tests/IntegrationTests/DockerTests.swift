@@ -3,19 +3,12 @@ import MXBackupKit
 import Testing
 
 /// `postgres.container` runs every client tool through `docker exec -i`. A stand-in docker records its
-/// arguments and runs the command here, as the real one would inside the container.
+/// arguments and runs the command here, as the real one would inside the container (`dockerStandIn`).
 @Suite struct DockerTests {
     @Test func backupRunsThroughDockerExecWithoutSecretsInArgv() throws {
         let box = try Sandbox()
         let log = box.root + "/docker.argv"
-        try box.shim("docker", """
-        printf '%s\\n' "$*" >> '\(log)'
-        [ "$1" = exec ] || { echo "stand-in docker: unexpected $*" >&2; exit 1; }
-        shift
-        while [ $# -gt 0 ]; do case "$1" in -i) shift;; -e) shift 2;; *) break;; esac; done
-        shift  # the container name
-        exec "$@"
-        """)
+        try box.dockerStandIn(log: log)
         try box.writeConfig(postgres: ["container: matrix-postgres", "docker: \(box.binDir)/docker"])
         let result = try box.run(["backup"])
         #expect(result.exitCode == 0, "\(result.stderr)")

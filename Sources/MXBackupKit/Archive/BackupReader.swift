@@ -111,8 +111,19 @@ public final class BackupReader: ByteSource {
             return .refused("\(file): cannot decrypt: wrong or missing passphrase (gpg.passphrase / passphrase_file)")
         }
         let last = stderr.split(separator: "\n").last.map(String.init) ?? "no message"
+        // gpg reports damage with exit status 2 and a message about the data; anything else (a signal, another
+        // status, an error that is not about the data) is gpg failing, and says nothing about the file.
+        guard status == .exited(2), damageReports.contains(where: { stderr.localizedCaseInsensitiveContains($0) }) else {
+            return .failed("\(file): gpg failed while decrypting (\(status.description)): \(last): the file was not judged; "
+                           + "check gpg (gpg.program, its agent, memory) and run again")
+        }
         return .refused("\(file): decryption failed (\(status.description)): \(last): the file is damaged or truncated")
     }
+
+    /// What gpg says about encrypted data that is truncated, altered or not OpenPGP.
+    private static let damageReports = ["decryption failed", "manipulated", "problem reading source", "invalid packet",
+                                        "packet", "checksum error", "crc error", "unexpected end", "no valid openpgp data",
+                                        "decrypt_message failed", "block_filter", "invalid armor"]
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard !done else { return 0 }

@@ -86,16 +86,15 @@ public struct BackupOperation {
         console.info("backing up \(connection.display) (PostgreSQL \(server.version), \(Format.bytes(server.databaseSize))) to \(path)")
 
         let written = Box<Int64>(0)
-        let file = try FileSink(finalPath: path, progress: written)
+        let pipeline = try WritePipeline(finalPath: path, progress: written, compression: options.compression, level: options.level,
+                                         threads: options.threads, encryption: encryption, gpg: gpg)
+        let file = pipeline.file
         let scanner = DumpScanner()
         do {
-            var sink: ByteSink = file
-            if encryption != .none { sink = try GPGEncryptor(gpg: gpg, encryption: encryption, downstream: sink) }
-            sink = try options.compression.encoder(level: options.level, threads: options.threads, downstream: sink)
             FaultPoint.reached("backup: dump")
-            try dump(into: sink, scanner: scanner, written: written, started: started)
+            try dump(into: pipeline, scanner: scanner, written: written, started: started)
         } catch {
-            file.cancel()
+            pipeline.cancel()
             if let signal = Interrupts.shared.signal {
                 throw MXError(.interrupted(signal: signal), "backup interrupted by signal \(signal): no backup written, \(file.partialPath) removed")
             }
@@ -128,9 +127,9 @@ public struct BackupOperation {
             try FileSink.writeAtomically(try manifest.encoded(), to: manifestPath)
             try Interrupts.shared.checkpoint()
             FaultPoint.reached("backup: rename into place")
-            try file.commit()
+            try pipeline.commit()
         } catch {
-            file.cancel()
+            pipeline.cancel()
             unlink(manifestPath)
             throw error
         }

@@ -10,6 +10,8 @@ public final class FileSink: ByteSink, @unchecked Sendable {
     public private(set) var bytesWritten: Int64 = 0
     private let counter: Box<Int64>
     public private(set) var sha256: String?
+    private let lifecycle = StageLifecycle("the backup file")
+    private var committed = false
 
     /// - Parameter progress: updated with the bytes written, read by the progress display.
     public init(finalPath: String, progress: Box<Int64> = Box(0)) throws {
@@ -27,11 +29,11 @@ public final class FileSink: ByteSink, @unchecked Sendable {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try lifecycle.requireOpen()
         do {
             try FileDescriptor.writeAll(fd, bytes)
         } catch let error as FileDescriptor.IOError {
-            throw MXError.failed("\(partialPath): write failed after \(Format.bytes(bytesWritten)): \(Format.errno(error.errno))"
-                                 + (error.errno == ENOSPC || error.errno == EFBIG || error.errno == EDQUOT ? ": free space in \(directory) or prune old backups" : ""))
+            throw failure(error.errno, "write")
         }
         hasher.update(bytes)
         bytesWritten += Int64(bytes.count)
@@ -40,31 +42,51 @@ public final class FileSink: ByteSink, @unchecked Sendable {
 
     /// Flushes to disk; the data is complete but still under the partial name.
     public func finish() throws {
-        guard fsync(fd) == 0 else {
-            throw MXError.failed("\(partialPath): fsync failed: \(Format.errno(errno))")
+        try lifecycle.finish {
+            guard fsync(fd) == 0 else { throw failure(errno, "fsync") }
+            close(fd)
+            fd = -1
+            sha256 = hasher.finalize()
         }
-        close(fd)
-        fd = -1
-        sha256 = hasher.finalize()
     }
 
     /// Gives the file its final name and makes the rename durable.
     public func commit() throws {
+        try finish()
+        guard !committed else { return }
         guard rename(partialPath, finalPath) == 0 else {
             throw MXError.failed("\(partialPath): cannot rename to \(finalPath): \(Format.errno(errno))")
         }
+        committed = true
         Interrupts.shared.unregister(file: partialPath)
         Self.syncDirectory(directory)
     }
 
-    /// Removes the partial file (after any failure).
+    /// Removes the partial file (after any failure); a committed file stays.
     public func cancel() {
-        if fd >= 0 { close(fd); fd = -1 }
-        unlink(partialPath)
-        Interrupts.shared.unregister(file: partialPath)
+        lifecycle.cancel {
+            if fd >= 0 { close(fd); fd = -1 }
+            guard !committed else { return }
+            unlink(partialPath)
+            Interrupts.shared.unregister(file: partialPath)
+        }
     }
 
-    private var directory: String { (finalPath as NSString).deletingLastPathComponent }
+    /// The operator's message for a failed write or flush. A full disk (or quota, or file-size limit)
+    /// is named as such with the directory, since that is what must be fixed.
+    private func failure(_ code: Int32, _ operation: String) -> MXError {
+        let done = "no backup was written, \((partialPath as NSString).lastPathComponent) is removed"
+        if code == ENOSPC || code == EDQUOT || code == EFBIG {
+            return .failed("disk full in \(directory): \(operation) failed after \(Format.bytes(bytesWritten)) (\(Format.errno(code))): "
+                           + "\(done): free space there (or raise the quota or file-size limit) or prune old backups")
+        }
+        return .failed("\(partialPath): \(operation) failed after \(Format.bytes(bytesWritten)): \(Format.errno(code)): \(done)")
+    }
+
+    private var directory: String {
+        let parent = (finalPath as NSString).deletingLastPathComponent
+        return parent.isEmpty ? "." : parent
+    }
 
     static func syncDirectory(_ path: String) {
         let dfd = open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

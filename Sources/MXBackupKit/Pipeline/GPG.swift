@@ -20,7 +20,7 @@ public struct GPG: Sendable {
     }
 
     public func spec(_ arguments: [String]) -> ProcessSpec {
-        ProcessSpec(program, ["--batch", "--no-tty"] + (home.map { ["--homedir", $0] } ?? []) + arguments)
+        ProcessSpec(program, ["--batch", "--no-tty"] + (home.map { ["--homedir", $0] } ?? []) + arguments, inherits: .gnupg)
     }
 
     private var keyring: String {
@@ -88,6 +88,9 @@ public final class GPGEncryptor: ByteSink, @unchecked Sendable {
     private let readerError: Box<Error?>
     private let stderr: StderrCollector
     private let downstream: ByteSink
+    private let lifecycle = StageLifecycle("gpg encryption")
+    /// gpg's outcome once it was waited for (nil inside: it succeeded); waited for once only.
+    private var outcome: Error??
 
     public init(gpg: GPG, encryption: Encryption, downstream: ByteSink) throws {
         self.downstream = downstream
@@ -117,42 +120,41 @@ public final class GPGEncryptor: ByteSink, @unchecked Sendable {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try lifecycle.requireOpen()
         do {
             try FileDescriptor.writeAll(input, bytes)
         } catch {
-            throw failure() ?? MXError.failed("gpg stopped reading its input")
+            throw end() ?? MXError.failed("gpg stopped reading its input")
         }
     }
 
     public func finish() throws {
-        FileDescriptor.close(input)
-        input = -1
-        if let failure = failure() { throw failure }
-        try downstream.finish()
+        try lifecycle.finish {
+            if let failure = end() { throw failure }
+            try downstream.finish()
+        }
     }
 
     public func cancel() {
-        child.signalGroup(SIGKILL)
-        FileDescriptor.close(input)
-        input = -1
-        reader.join()
-        child.wait()
-        _ = stderr.finish()
-        downstream.cancel()
+        lifecycle.cancel {
+            if outcome == nil { child.signalGroup(SIGKILL) }
+            _ = end()
+            downstream.cancel()
+        }
     }
 
-    /// Waits for gpg and the output worker; the error to report, if any.
-    private func failure() -> Error? {
+    /// Ends gpg's input and waits for gpg and the output worker, the first time; the error to report, if any.
+    private func end() -> Error? {
+        if let outcome { return outcome }
         FileDescriptor.close(input)
         input = -1
         reader.join()
         let termination = child.wait()
         let message = stderr.finish()
-        if let error = readerError.value { return error }
-        if !termination.succeeded {
-            return MXError.failed("gpg encryption failed (\(termination.description)): \(message.split(separator: "\n").last ?? "")")
-        }
-        return nil
+        let result: Error? = readerError.value ?? (termination.succeeded ? nil
+            : MXError.failed("gpg encryption failed (\(termination.description)): \(message.split(separator: "\n").last ?? "")"))
+        outcome = .some(result)
+        return result
     }
 }
 

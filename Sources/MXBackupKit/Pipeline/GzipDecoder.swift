@@ -41,7 +41,7 @@ public final class GzipDecoder: ByteSource {
         while stream.avail_out == uInt(buffer.count) {
             try refill()
             if stream.avail_in == 0 && inputEnded {
-                throw MXError.failed("\(name): the gzip stream is truncated (it ends before its end marker)")
+                throw MXError.refused("\(name): the gzip stream is truncated (it ends before its end marker)")
             }
             let rc = inflate(&stream, Z_NO_FLUSH)
             switch rc {
@@ -54,7 +54,7 @@ public final class GzipDecoder: ByteSource {
                 }
             default:
                 let detail = stream.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
-                throw MXError.failed("\(name): the gzip stream is corrupt (\(detail))")
+                throw MXError.refused("\(name): the gzip stream is corrupt (\(detail))")
             }
         }
         return buffer.count - Int(stream.avail_out)
@@ -74,7 +74,7 @@ public final class GzipDecoder: ByteSource {
             stream.avail_in = uInt(1 + n)
         }
         guard stream.avail_in >= 2, stream.next_in[0] == 0x1F, stream.next_in[1] == 0x8B else {
-            throw MXError.failed("\(name): trailing garbage after the end of the gzip stream (the file was altered or appended to)")
+            throw MXError.refused("\(name): trailing garbage after the end of the gzip stream (the file was altered or appended to)")
         }
         inflateReset(&stream)
         return true

@@ -6,6 +6,7 @@ public final class GzipEncoder: ByteSink {
     private var stream = z_stream()
     private let downstream: ByteSink
     private let output: UnsafeMutableRawBufferPointer
+    private let lifecycle = StageLifecycle("gzip compression")
 
     public init(level: Int, downstream: ByteSink) throws {
         self.downstream = downstream
@@ -22,6 +23,7 @@ public final class GzipEncoder: ByteSink {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try lifecycle.requireOpen()
         guard bytes.count > 0 else { return }
         stream.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: Bytef.self))
         stream.avail_in = uInt(bytes.count)
@@ -29,13 +31,15 @@ public final class GzipEncoder: ByteSink {
     }
 
     public func finish() throws {
-        stream.next_in = nil
-        stream.avail_in = 0
-        while try step(Z_FINISH) != Z_STREAM_END {}
-        try downstream.finish()
+        try lifecycle.finish {
+            stream.next_in = nil
+            stream.avail_in = 0
+            while try step(Z_FINISH) != Z_STREAM_END {}
+            try downstream.finish()
+        }
     }
 
-    public func cancel() { downstream.cancel() }
+    public func cancel() { lifecycle.cancel { downstream.cancel() } }
 
     private func step(_ flush: Int32) throws -> Int32 {
         stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)

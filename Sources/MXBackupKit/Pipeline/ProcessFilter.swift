@@ -46,6 +46,10 @@ public final class ProcessFilter: ByteSource, @unchecked Sendable {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard outcome == nil else {  // ended: our end of its output is closed (its number may be reused)
+            try finish()
+            return 0
+        }
         do {
             let n = try FileDescriptor.read(output, into: buffer)
             if n == 0 { try finish() }
@@ -55,25 +59,30 @@ public final class ProcessFilter: ByteSource, @unchecked Sendable {
         }
     }
 
-    private var finished = false
+    /// The child's and the feeder's outcome once waited for (nil inside: success); waited for once only.
+    private var outcome: Error??
 
-    /// Waits for the child and the feeder; throws what went wrong.
+    /// Waits for the child and the feeder; throws what went wrong. Later calls repeat the outcome.
     public func finish() throws {
-        guard !finished else { return }
-        finished = true
+        if let failure = end() { throw failure }
+    }
+
+    /// Stops the child (and its group) and releases everything; for error paths. Any number of calls,
+    /// also after `finish`.
+    public func cancel() {
+        if outcome == nil { child.signalGroup(SIGKILL) }
+        _ = end()
+    }
+
+    private func end() -> Error? {
+        if let outcome { return outcome }
         FileDescriptor.close(output)
         feeder.join()
         let termination = child.wait()
         let message = stderr.finish()
-        if let error = feederError.value { throw error }
-        if !termination.succeeded { throw describeFailure(termination, message) }
-    }
-
-    /// Stops the child (and its group) and releases everything; for error paths.
-    public func cancel() {
-        guard !finished else { return }
-        child.signalGroup(SIGKILL)
-        try? finish()
+        let result: Error? = feederError.value ?? (termination.succeeded ? nil : describeFailure(termination, message))
+        outcome = .some(result)
+        return result
     }
 }
 

@@ -37,12 +37,12 @@ public final class ZstdDecoder: ByteSource {
                 // All input consumed: done if the last frame is complete and nothing is buffered.
                 let rc = ZSTD_decompressStream(stream, &out, &inBuffer)
                 if ZSTD_isError(rc) == 0 && out.pos > 0 { pending = rc; return out.pos }
-                if pending != 0 { throw MXError.failed("\(name): the zstd stream is truncated (it ends inside a frame)") }
+                if pending != 0 { throw MXError.refused("\(name): the zstd stream is truncated (it ends inside a frame)") }
                 return 0
             }
             let rc = ZSTD_decompressStream(stream, &out, &inBuffer)
             if ZSTD_isError(rc) != 0 {
-                throw MXError.failed("\(name): the zstd stream is corrupt (\(String(cString: ZSTD_getErrorName(rc))))")
+                throw MXError.refused("\(name): the zstd stream is corrupt (\(String(cString: ZSTD_getErrorName(rc))))")
             }
             pending = rc
         }

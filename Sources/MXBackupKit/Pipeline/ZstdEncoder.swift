@@ -7,6 +7,7 @@ public final class ZstdEncoder: ByteSink {
     private let stream: OpaquePointer
     private let downstream: ByteSink
     private let output: UnsafeMutableRawBufferPointer
+    private let lifecycle = StageLifecycle("zstd compression")
 
     public init(level: Int, threads: Int, downstream: ByteSink) throws {
         guard let stream = ZSTD_createCCtx() else { throw MXError.failed("zstd: out of memory") }
@@ -30,6 +31,7 @@ public final class ZstdEncoder: ByteSink {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try lifecycle.requireOpen()
         var input = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
         while input.pos < input.size {
             try step(&input, ZSTD_e_continue)
@@ -37,12 +39,14 @@ public final class ZstdEncoder: ByteSink {
     }
 
     public func finish() throws {
-        var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
-        while try step(&input, ZSTD_e_end) != 0 {}
-        try downstream.finish()
+        try lifecycle.finish {
+            var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+            while try step(&input, ZSTD_e_end) != 0 {}
+            try downstream.finish()
+        }
     }
 
-    public func cancel() { downstream.cancel() }
+    public func cancel() { lifecycle.cancel { downstream.cancel() } }
 
     @discardableResult
     private func step(_ input: inout ZSTD_inBuffer, _ mode: ZSTD_EndDirective) throws -> Int {

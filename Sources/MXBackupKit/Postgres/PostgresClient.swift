@@ -1,7 +1,7 @@
 import Foundation
 
 /// Short SQL queries through psql, the same way in direct and container mode. Bulk work (dump, load)
-/// goes through pg_dump/psql pipelines instead; see `BackupPipeline`.
+/// goes through pg_dump/psql pipelines instead; see `WritePipeline` and `SQLLoader`.
 public struct PostgresClient: Sendable {
     public let connection: PostgresConnection
 

@@ -37,31 +37,33 @@ public struct PostgresConnection: Sendable, Equatable {
         return "database \(database) as \(user) on \(server)"
     }
 
-    /// A client tool run against this connection (optionally another database on the same server).
+    /// A client tool run against this connection (optionally another database on the same server). It
+    /// gets the connection's settings and libpq's harmless ones explicitly, nothing else of ours.
     /// - Parameter environment: more variables for the tool (passed into the container too).
     public func tool(_ name: String, _ arguments: [String], database: String? = nil, environment: [String: String] = [:]) -> ProcessSpec {
-        command(binDir.map { ($0 as NSString).appendingPathComponent(name) } ?? name, arguments, database: database, environment: environment)
-    }
-
-    /// Any program run where the client tools run (here, or inside the container), with the connection environment.
-    public func command(_ program: String, _ arguments: [String], database: String? = nil, environment: [String: String] = [:]) -> ProcessSpec {
-        var env: [String: String] = environment.merging([
-            "PGPORT": String(port),
-            "PGUSER": user,
-            "PGDATABASE": database ?? self.database,
-            "PGAPPNAME": "mxbackup",
-            "PGCONNECT_TIMEOUT": "10",
-        ]) { _, connection in connection }
+        var env = ChildEnvironment.libpq.select(from: ProcessInfo.processInfo.environment)
+            .merging(environment) { _, given in given }
+            .merging([
+                "PGPORT": String(port),
+                "PGUSER": user,
+                "PGDATABASE": database ?? self.database,
+                "PGAPPNAME": "mxbackup",
+                "PGCONNECT_TIMEOUT": "10",
+            ]) { _, connection in connection }
         if let host { env["PGHOST"] = host }
         if let password = password ?? passwordFromPassfile() { env["PGPASSWORD"] = password }
-        // Ambient settings that would silently redirect or alter the connection.
-        let unset: Set<String> = ["PGHOST", "PGPASSWORD", "PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGHOSTADDR"]
+        return command(binDir.map { ($0 as NSString).appendingPathComponent(name) } ?? name, arguments, environment: env)
+    }
+
+    /// Any program run where the client tools run (here, or inside the container), with only `environment`
+    /// on top of the base every child gets.
+    public func command(_ program: String, _ arguments: [String], environment: [String: String] = [:]) -> ProcessSpec {
         guard let container else {
-            return ProcessSpec(program, arguments, environment: env, unsetEnvironment: unset)
+            return ProcessSpec(program, arguments, environment: environment)
         }
-        let passEnv = env.keys.sorted().flatMap { ["-e", $0] }
+        let passEnv = environment.keys.sorted().flatMap { ["-e", $0] }
         return ProcessSpec(docker, ["exec", "-i"] + passEnv + [container, program] + arguments,
-                           environment: env, unsetEnvironment: unset)
+                           environment: environment, inherits: .docker)
     }
 
     /// Whether the server's files are on this machine (or in the container), so that `df` can see them.

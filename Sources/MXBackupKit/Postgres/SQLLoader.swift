@@ -10,7 +10,9 @@ public enum SQLLoader {
     ///   - jobs: sessions loading table data at once; more than one needs a load that is not a single transaction.
     ///   - preamble: SQL sent first in every session (e.g. `SET ROLE synapse;` so objects get the right owner).
     ///   - postamble: SQL sent after the dump (checks that raise an error, so that a single transaction rolls back).
-    ///   - singleTransaction: all or nothing (`psql --single-transaction`).
+    ///   - singleTransaction: all or nothing: our own BEGIN first, and COMMIT only after `beforeCommit` passed and
+    ///     the postamble's checks were sent (psql stops at the first error, so a failed check never reaches it).
+    ///     Whatever ends the load before that (a kill of mxbackup, of psql, of docker exec) rolls it back.
     ///   - beforeCommit: runs when the source is exhausted, before psql sees the end of its input; throwing
     ///     there aborts the load like any input error.
     ///   - observe: sees every chunk (for progress).
@@ -24,7 +26,7 @@ public enum SQLLoader {
                 .run(source, postamble: Array(postamble.utf8), beforeCommit: beforeCommit, observe: observe)
             return
         }
-        let session = try PsqlSession(database: database, connection: connection, singleTransaction: singleTransaction)
+        let session = try PsqlSession(database: database, connection: connection, transaction: singleTransaction)
         var inputError: Error?
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         do {
@@ -38,6 +40,7 @@ public enum SQLLoader {
             }
             try beforeCommit()
             try session.write(Array(postamble.utf8))
+            if singleTransaction { try session.commit() }
         } catch {
             inputError = error
         }

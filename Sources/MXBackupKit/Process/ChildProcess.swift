@@ -23,6 +23,8 @@ public final class ChildProcess: Sendable {
     public let pid: pid_t
     public let spec: ProcessSpec
     private let termination = Box<Termination?>(nil)
+    /// Held while reaping, so that a second caller waits for the first instead of reaping nothing.
+    private let reaping = NSLock()
 
     /// - Parameter descriptors: child fd → our fd, dup2()ed in the child. Child fds 0–2 not listed
     ///   are connected to /dev/null. Our fds are all close-on-exec, so nothing else leaks into the child.
@@ -51,9 +53,7 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setflags(&attributes,
                                  Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        var environment = ProcessInfo.processInfo.environment
-        for key in spec.unsetEnvironment { environment[key] = nil }
-        environment.merge(spec.environment) { _, new in new }
+        let environment = spec.childEnvironment()
         let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -82,9 +82,11 @@ public final class ChildProcess: Sendable {
         self.spec = spec
     }
 
-    /// Waits for the child to end. Safe to call more than once.
+    /// Waits for the child to end. Safe to call more than once, from any thread.
     @discardableResult
     public func wait() -> Termination {
+        reaping.lock()
+        defer { reaping.unlock() }
         if let done = termination.value { return done }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

@@ -37,7 +37,7 @@ public struct PipedChild {
         } catch {
             FileDescriptor.close(stdinPipe?.write ?? -1)
             FileDescriptor.close(stdoutPipe?.read ?? -1)
-            collector.closeWriteEnd()
+            collector.closeWriteEnd()  // before finish, which waits for end-of-file; the defer's close is then a no-op
             _ = collector.finish()
             throw error
         }

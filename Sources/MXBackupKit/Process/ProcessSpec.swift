@@ -1,20 +1,29 @@
-/// What to run: a program, its arguments and the environment it gets on top of ours.
+import Foundation
+
+/// What to run: a program, its arguments and its environment.
 ///
 /// Secrets travel only in `environment` (e.g. PGPASSWORD) or through a pipe, never in `arguments`,
-/// because argv is visible to every user of the machine in `ps`.
+/// because argv is visible to every user of the machine in `ps`. The child inherits none of our
+/// variables beyond `ChildEnvironment.base` and the group named in `inherits` (see `ChildEnvironment`).
 public struct ProcessSpec: Sendable, Equatable {
     public var executable: String
     public var arguments: [String]
+    /// Set for the child explicitly, over anything inherited.
     public var environment: [String: String]
-    /// Variables of our own environment the child must not inherit.
-    public var unsetEnvironment: Set<String>
+    /// Which of our variables the child inherits, beyond the base.
+    public var inherits: ChildEnvironment
 
     public init(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:],
-                unsetEnvironment: Set<String> = []) {
+                inherits: ChildEnvironment = ChildEnvironment()) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
-        self.unsetEnvironment = unsetEnvironment
+        self.inherits = inherits
+    }
+
+    /// The child's whole environment, given ours.
+    public func childEnvironment(from ours: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+        ChildEnvironment.base.union(inherits).select(from: ours).merging(environment) { _, explicit in explicit }
     }
 
     /// The command line for messages (safe: argv never holds secrets).

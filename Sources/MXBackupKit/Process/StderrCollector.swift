@@ -6,6 +6,7 @@ public final class StderrCollector: Sendable {
     private let worker: Worker
     private let text: Box<String>
     public let writeEnd: Int32
+    private let writeEndClosed = Box(false)
 
     public init(name: String, keepBytes: Int = 8192) throws {
         let (readEnd, writeEnd) = try FileDescriptor.pipe()
@@ -25,9 +26,12 @@ public final class StderrCollector: Sendable {
     }
 
     /// Call after the child was spawned: our copy of the write end must close for EOF to arrive.
-    public func closeWriteEnd() { FileDescriptor.close(writeEnd) }
+    /// Closes it once: a descriptor number closed twice may by then belong to another file.
+    public func closeWriteEnd() {
+        if !writeEndClosed.exchange(true) { FileDescriptor.close(writeEnd) }
+    }
 
-    /// The collected stderr, trimmed; waits for the child to close its end.
+    /// The collected stderr, trimmed; waits for the child to close its end. Any number of calls.
     public func finish() -> String {
         worker.join()
         return text.value.trimmingCharacters(in: .whitespacesAndNewlines)

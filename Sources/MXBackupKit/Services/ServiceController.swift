@@ -129,7 +129,7 @@ public struct ComposeServices: ServiceController {
     }
 
     static func compose(_ docker: String, _ directory: String?, _ arguments: [String]) -> ProcessSpec {
-        ProcessSpec(docker, ["compose"] + (directory.map { ["--project-directory", $0] } ?? []) + arguments)
+        ProcessSpec(docker, ["compose"] + (directory.map { ["--project-directory", $0] } ?? []) + arguments, inherits: .docker)
     }
 
     public var description: String { "docker compose services \(([main] + workers).joined(separator: ", "))" }

@@ -6,7 +6,8 @@ public struct MXError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {
         /// Bad configuration or command line (exit 2).
         case configuration
-        /// A precondition refused the run before anything was changed (exit 3).
+        /// A precondition refused the run before anything was changed, or the backup cannot be used (empty,
+        /// truncated, corrupt, not decryptable), with or without a manifest (exit 3).
         case refused
         /// The work started and failed; what was left is described in the message (exit 1).
         case failed

@@ -64,8 +64,7 @@ struct Sandbox {
 
     func spec(_ arguments: [String], environment: [String: String] = [:]) -> ProcessSpec {
         ProcessSpec(Self.binary, arguments,
-                    environment: ["MXBACKUP_CONFIG": configPath].merging(environment) { _, new in new },
-                    unsetEnvironment: ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGPASSFILE", "GNUPGHOME"])
+                    environment: ["MXBACKUP_CONFIG": configPath].merging(environment) { _, new in new })
     }
 
     /// Names in the backup directory (lock files excluded).
