@@ -33,6 +33,7 @@ public struct RestoreCleanup {
                     actions.append("the swap had happened: \(state.live) is the restored database, the previous one is \(state.parked)")
                 case .loading, .swapping:
                     if try admin.exists(state.scratch) {
+                        FaultPoint.reached("cleanup: drop the scratch database")
                         try admin.drop(state.scratch)
                         actions.append("dropped the scratch database \(state.scratch); \(state.live) was never touched")
                     }
@@ -40,10 +41,12 @@ public struct RestoreCleanup {
                     actions.append("the in-place load was one transaction: the server rolled it back or committed it whole")
                 case .recreating:
                     guard let safety = state.safetyBackup else { throw MXError.failed("\(statePath) names no safety backup: restore \(state.live) by hand") }
+                    FaultPoint.reached("cleanup: reload the safety backup")
                     try reload(safety, into: state.live, admin: admin)
                     actions.append("reloaded the safety backup \(safety) into \(state.live): it is as it was before the restore")
                 }
                 if state.servicesStopped {
+                    FaultPoint.reached("cleanup: start Synapse")
                     try services.startMain()
                     if !(services is NoServices), let problem = health.waitUntilHealthy() {
                         throw MXError.failed("Synapse started but is not healthy (\(problem)); \(actions.joined(separator: "; "))")
@@ -51,9 +54,11 @@ public struct RestoreCleanup {
                     try services.startWorkers()
                     actions.append("started Synapse (\(services.description))")
                 }
+                FaultPoint.reached("cleanup: remove the state file")
                 unlink(statePath)
             }
             for leftover in try admin.databases(prefix: "\(connection.database)_restore_") {
+                FaultPoint.reached("cleanup: drop a leftover scratch database")
                 try admin.drop(leftover)
                 actions.append("dropped the leftover scratch database \(leftover)")
             }
