@@ -11,7 +11,7 @@ enum FaultMatrix {
     static let seed = environment["MXBACKUP_FAULT_SEED"].flatMap { UInt64($0) } ?? 20261203
     static let full = environment["MXBACKUP_FAULT_FULL"] == "1"
     /// Cases per operation in the sample.
-    static let sample = environment["MXBACKUP_FAULT_SAMPLE"].flatMap { Int($0) } ?? 3
+    static let sample = environment["MXBACKUP_FAULT_SAMPLE"].flatMap { Int($0) } ?? 2
 
     static func run(_ scenario: FaultScenario, sourceLocation: SourceLocation = #_sourceLocation) throws {
         print("fault matrix: \(scenario.operation): seed \(seed) (MXBACKUP_FAULT_SEED), \(full ? "full matrix" : "sample of \(sample)")")
@@ -32,6 +32,12 @@ enum FaultMatrix {
                                         produced: scenario.produced)
             let arguments = scenario.arguments(world)
             let outcome = try Interruption.run(world.box, arguments, environment: world.environment, at: moment.1(world), signal: signal.number)
+            if case .notReached(let result) = outcome {
+                // An aimed moment can be missed (the COPY was over between two polls): not a case, but said.
+                print("fault matrix: \(scenario.operation): '\(moment.0)' not reached (exit \(result.exitCode)); not counted")
+                FaultTally.shared.record(.init(operation: scenario.operation, step: moment.0, signal: signal.name, verdict: nil, problems: []))
+                continue
+            }
             let findings = try invariants.check(outcome, rerun: arguments, rerunsWhenDone: scenario.rerunsWhenDone)
             FaultTally.shared.record(.init(operation: scenario.operation, step: moment.0, signal: signal.name,
                                            verdict: findings.verdict, problems: findings.problems))

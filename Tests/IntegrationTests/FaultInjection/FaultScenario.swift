@@ -57,12 +57,13 @@ enum Prepare {
         return listed.exitCode == 0 && listed.stdout.contains(name) ? nil : "\(name) is not offsite: \(Invariants.lastLine(listed))"
     }
 
-    /// Polls pg_stat_activity, as the superuser, for a COPY into `table` of this world's database.
-    static func copyRunning(_ table: String, in world: FaultWorld) -> Interruption.Moment {
+    /// Polls pg_stat_activity, as the superuser, for a COPY of `table` in this world's databases:
+    /// `direction` "FROM stdin" for a load, "TO stdout" for pg_dump.
+    static func copyRunning(_ table: String, _ direction: String, in world: FaultWorld) -> Interruption.Moment {
         let database = world.live
         let cluster = world.box.cluster
-        return .when(description: "10 ms into COPY \(table)", delay: 0.01) {
-            (try? cluster.superuser("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY public.\(table) %' AND (datname = \(SQL.literal(database)) OR starts_with(datname, \(SQL.literal(database + "_"))))"))?.isEmpty == false
+        return .when(description: "10 ms into COPY \(table) \(direction)", delay: 0.01) {
+            (try? cluster.superuser("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY public.\(table) %\(direction)%' AND (datname = \(SQL.literal(database)) OR starts_with(datname, \(SQL.literal(database + "_"))))"))?.isEmpty == false
         }
     }
 

@@ -8,7 +8,8 @@ final class FaultTally: @unchecked Sendable {
         var operation: String
         var step: String
         var signal: String
-        var verdict: Invariants.Verdict
+        /// Nil when the moment never came (an aimed moment missed): listed, not counted.
+        var verdict: Invariants.Verdict?
         var problems: [String]
     }
 
@@ -29,7 +30,7 @@ final class FaultTally: @unchecked Sendable {
     private static func render(_ rows: [Row]) -> String {
         func counts(_ rows: [Row]) -> String {
             let n = { (v: Invariants.Verdict) in rows.filter { $0.verdict == v }.count }
-            return "| \(rows.count) | \(n(.clean)) | \(n(.leftSomething)) | \(n(.lostData)) |"
+            return "| \(rows.filter { $0.verdict != nil }.count) | \(n(.clean)) | \(n(.leftSomething)) | \(n(.lostData)) |"
         }
         var lines = ["# Fault matrix (seed \(FaultMatrix.seed), \(FaultMatrix.full ? "full" : "sample of \(FaultMatrix.sample) per operation"))", "",
                      "| operation | tried | clean | left something / said something untrue | lost data |", "|---|---|---|---|---|"]
@@ -39,7 +40,7 @@ final class FaultTally: @unchecked Sendable {
         lines.append("| **all** " + counts(rows))
         lines += ["", "| operation | step | signal | verdict | what |", "|---|---|---|---|---|"]
         for row in rows {
-            let verdict = ["clean", "left something", "LOST DATA"][row.verdict.rawValue]
+            let verdict = row.verdict.map { ["clean", "left something", "LOST DATA"][$0.rawValue] } ?? "not reached"
             lines.append("| \(row.operation) | \(row.step) | \(row.signal) | \(verdict) | \(row.problems.joined(separator: "; ").replacingOccurrences(of: "|", with: "/")) |")
         }
         return lines.joined(separator: "\n") + "\n"

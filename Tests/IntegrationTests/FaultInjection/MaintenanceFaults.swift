@@ -30,7 +30,7 @@ enum MaintenanceFaults {
                           try world.must(["backup"])
                           usleep(1_100_000)  // backup names have a resolution of one second
                           try world.must(["backup"])
-                          try world.box.cluster.superuser("CREATE DATABASE \(world.live)_pre_restore_20200101_000000 TEMPLATE template0")
+                          try world.box.cluster.superuser("CREATE DATABASE \(world.live)_pre_restore_20200101_000000 OWNER synapse TEMPLATE template0")
                       },
                       arguments: { _ in ["prune", "--keep-last", "1"] },
                       produced: { world in

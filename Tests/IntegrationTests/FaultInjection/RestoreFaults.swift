@@ -18,7 +18,7 @@ enum RestoreFaults {
                 ["restore", world.backup!, "--yes"] + strategy.map { $0 == "--target-db" ? "--target-db=\(world.target!)" : $0 == "--tables" ? "--tables=\(table)" : $0 }
             },
             atSteps: !aimed,
-            aimed: aimed ? [.init(name: "10 ms into the load's COPY \(table)") { Prepare.copyRunning(table, in: $0) }] : [],
+            aimed: aimed ? [.init(name: "10 ms into the load's COPY \(table)") { Prepare.copyRunning(table, "FROM stdin", in: $0) }] : [],
             rerunsWhenDone: !clone)
     }
 

@@ -2,19 +2,28 @@ import Foundation
 import MXBackupKit
 
 /// What "a database's content" means to the fault-injection suite: every public table's row count and
-/// content hash, its indexes and constraints (TestCluster.contentChecksums), and the set of schemas.
+/// content hash, its indexes and constraints (as TestCluster.contentChecksums), and the set of schemas.
 /// UTC stamps in schema names are replaced by `<stamp>`, so runs at different times compare equal.
 struct DatabaseFingerprint: Equatable, Sendable {
     var tables: [String: String]
     var schemas: [String]
 
-    /// Nil when the database does not exist.
+    /// Nil when the database does not exist. One query (table hashes through query_to_xml): the matrix
+    /// takes several fingerprints per case.
     static func of(_ database: String, in cluster: TestCluster = .shared) throws -> DatabaseFingerprint? {
         guard try !cluster.superuser("SELECT 1 FROM pg_database WHERE datname = \(SQL.literal(database))").isEmpty else { return nil }
-        let schemas = try cluster.superuser(
-            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
-            database: database).map { withoutStamps($0[0]) }
-        return DatabaseFingerprint(tables: try cluster.contentChecksums(database: database), schemas: schemas)
+        let rows = try cluster.superuser(#"""
+            SELECT 't', tablename, (xpath('/row/c/text()', query_to_xml(format(
+                'SELECT count(*) || '':'' || coalesce(md5(string_agg(t::text, E''\n'' ORDER BY t::text)), '''') AS c FROM public.%I t', tablename),
+                false, true, '')))[1]::text FROM pg_tables WHERE schemaname = 'public'
+            UNION ALL SELECT 't', '(indexes)', md5(coalesce(string_agg(indexdef, E'\n' ORDER BY indexdef), '')) FROM pg_indexes WHERE schemaname = 'public'
+            UNION ALL SELECT 't', '(constraints)', md5(coalesce(string_agg(conrelid::regclass || ' ' || pg_get_constraintdef(oid), E'\n'
+                ORDER BY conrelid::regclass::text, pg_get_constraintdef(oid)), '')) FROM pg_constraint WHERE connamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'public')
+            UNION ALL SELECT 's', nspname, '' FROM pg_namespace WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'
+            """#, database: database)
+        var tables: [String: String] = [:]
+        for row in rows where row[0] == "t" { tables[row[1]] = row[2] }
+        return DatabaseFingerprint(tables: tables, schemas: rows.filter { $0[0] == "s" }.map { withoutStamps($0[1]) }.sorted())
     }
 
     /// The tables (and schema set) in which two fingerprints differ, with the row counts of each side.

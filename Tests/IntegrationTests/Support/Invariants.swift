@@ -42,7 +42,7 @@ struct Invariants {
     func check(_ outcome: Interruption.Outcome, rerun: [String], rerunsWhenDone: Bool) throws -> Findings {
         var findings = Findings()
         switch outcome {
-        case .notReached(let result):
+        case .notReached(let result):  // the driver does not count these
             findings.left("the run ended (exit \(result.exitCode)) before the moment came")
         case .hung(let what):
             findings.left("hang: \(what)")
