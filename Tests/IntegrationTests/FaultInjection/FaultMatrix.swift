@@ -25,24 +25,27 @@ enum FaultMatrix {
             cases = Array(cases.prefix(sample))
         }
         for (moment, signal) in cases {
-            let world = try scenario.world()
-            defer { world.close() }
-            let before = try DatabaseFingerprint.of(world.live)
-            let invariants = Invariants(world: world, before: before, completed: completed, backupsBefore: world.backups,
-                                        produced: scenario.produced)
-            let arguments = scenario.arguments(world)
-            let outcome = try Interruption.run(world.box, arguments, environment: world.environment, at: moment.1(world), signal: signal.number)
-            if case .notReached(let result) = outcome {
-                // An aimed moment can be missed (the COPY was over between two polls): not a case, but said.
-                print("fault matrix: \(scenario.operation): '\(moment.0)' not reached (exit \(result.exitCode)); not counted")
-                FaultTally.shared.record(.init(operation: scenario.operation, step: moment.0, signal: signal.name, verdict: nil, problems: []))
-                continue
+            // An aimed moment can be missed (the COPY was over between two polls): tried three times, then said and not counted.
+            for attempt in 1...3 {
+                let world = try scenario.world()
+                defer { world.close() }
+                let before = try DatabaseFingerprint.of(world.live)
+                let invariants = Invariants(world: world, before: before, completed: completed, backupsBefore: world.backups,
+                                            produced: scenario.produced)
+                let arguments = scenario.arguments(world)
+                let outcome = try Interruption.run(world.box, arguments, environment: world.environment, at: moment.1(world), signal: signal.number)
+                if case .notReached(let result) = outcome {
+                    print("fault matrix: \(scenario.operation): '\(moment.0)' not reached (exit \(result.exitCode)), attempt \(attempt)")
+                    if attempt == 3 { FaultTally.shared.record(.init(operation: scenario.operation, step: moment.0, signal: signal.name, verdict: nil, problems: [])) }
+                    continue
+                }
+                let findings = try invariants.check(outcome, rerun: arguments, rerunsWhenDone: scenario.rerunsWhenDone)
+                FaultTally.shared.record(.init(operation: scenario.operation, step: moment.0, signal: signal.name,
+                                               verdict: findings.verdict, problems: findings.problems))
+                #expect(findings.problems.isEmpty, "\(scenario.operation) at '\(moment.0)' with \(signal.name): \(findings.problems.joined(separator: " | "))",
+                        sourceLocation: sourceLocation)
+                break
             }
-            let findings = try invariants.check(outcome, rerun: arguments, rerunsWhenDone: scenario.rerunsWhenDone)
-            FaultTally.shared.record(.init(operation: scenario.operation, step: moment.0, signal: signal.name,
-                                           verdict: findings.verdict, problems: findings.problems))
-            #expect(findings.problems.isEmpty, "\(scenario.operation) at '\(moment.0)' with \(signal.name): \(findings.problems.joined(separator: " | "))",
-                    sourceLocation: sourceLocation)
         }
         FaultTally.shared.publish()
     }

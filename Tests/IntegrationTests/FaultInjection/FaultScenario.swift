@@ -57,14 +57,22 @@ enum Prepare {
         return listed.exitCode == 0 && listed.stdout.contains(name) ? nil : "\(name) is not offsite: \(Invariants.lastLine(listed))"
     }
 
-    /// Polls pg_stat_activity, as the superuser, for a COPY of `table` in this world's databases:
-    /// `direction` "FROM stdin" for a load, "TO stdout" for pg_dump.
+    /// Polls pg_stat_activity for a COPY of `table` in this world's databases (`direction` "FROM stdin" for
+    /// a load, "TO stdout" for pg_dump). The polling runs in the server, every 2 ms for up to a second
+    /// per call: polled from here, through a new psql each time, a COPY of a few hundred ms is often missed.
     static func copyRunning(_ table: String, _ direction: String, in world: FaultWorld) -> Interruption.Moment {
-        let database = world.live
         let cluster = world.box.cluster
-        return .when(description: "10 ms into COPY \(table) \(direction)", delay: 0.01) {
-            (try? cluster.superuser("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY public.\(table) %\(direction)%' AND (datname = \(SQL.literal(database)) OR starts_with(datname, \(SQL.literal(database + "_"))))"))?.isEmpty == false
-        }
+        let databases = "(datname = \(SQL.literal(world.live)) OR starts_with(datname, \(SQL.literal(world.live + "_"))))"
+        let poll = """
+            DO $$ DECLARE n int := 0; BEGIN LOOP
+              PERFORM pg_stat_clear_snapshot();
+              EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE 'COPY public.\(table) %\(direction)%' AND \(databases));
+              n := n + 1;
+              IF n > 500 THEN RAISE EXCEPTION 'not yet'; END IF;
+              PERFORM pg_sleep(0.002);
+            END LOOP; END $$
+            """
+        return .when(description: "10 ms into COPY \(table) \(direction)", delay: 0.01) { (try? cluster.superuser(poll)) != nil }
     }
 
     /// Waits for a `.partial` of at least `bytes` in the backup directory.
