@@ -3,7 +3,9 @@ import MXBackupKit
 
 /// What "a database's content" means to the fault-injection suite: every public table's row count and
 /// content hash, its indexes and constraints (as TestCluster.contentChecksums), and the set of schemas.
-/// UTC stamps in schema names are replaced by `<stamp>`, so runs at different times compare equal.
+/// UTC stamps in schema names are replaced by `<stamp>`, so runs at different times compare equal, and
+/// how many parked `public_pre_restore_<stamp>` safety copies there are does not count (a second in-place
+/// restore parks another).
 struct DatabaseFingerprint: Equatable, Sendable {
     var tables: [String: String]
     var schemas: [String]
@@ -23,7 +25,7 @@ struct DatabaseFingerprint: Equatable, Sendable {
             """#, database: database)
         var tables: [String: String] = [:]
         for row in rows where row[0] == "t" { tables[row[1]] = row[2] }
-        return DatabaseFingerprint(tables: tables, schemas: rows.filter { $0[0] == "s" }.map { withoutStamps($0[1]) }.sorted())
+        return DatabaseFingerprint(tables: tables, schemas: Set(rows.filter { $0[0] == "s" }.map { withoutStamps($0[1]) }).sorted())
     }
 
     /// The tables (and schema set) in which two fingerprints differ, with the row counts of each side.
