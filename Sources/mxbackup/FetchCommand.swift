@@ -28,6 +28,7 @@ struct FetchCommand: ParsableCommand {
             let target = (directory as NSString).appendingPathComponent(manifest.file.name)
             let sink = try FileSink(finalPath: target)
             do {
+                FaultPoint.reached("fetch: download")
                 let (bytes, _) = try source.open()
                 let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
                 defer { buffer.deallocate() }
@@ -38,7 +39,9 @@ struct FetchCommand: ParsableCommand {
                 }
                 try sink.finish()
                 guard sink.sha256 == manifest.file.sha256 else { throw MXError.failed("\(target): the download does not match the manifest") }
+                FaultPoint.reached("fetch: write the manifest")
                 try FileSink.writeAtomically(try manifest.encoded(), to: Manifest.path(forBackup: target))
+                FaultPoint.reached("fetch: rename into place")
                 try sink.commit()
             } catch {
                 sink.cancel()

@@ -86,14 +86,17 @@ public struct PruneOperation {
 
     /// Deletes what `plan` says may go; returns the plan.
     public func run(dryRun: Bool, now: Date = Date()) throws -> Plan {
+        FaultPoint.reached("prune: plan")
         let result = try plan(now: now)
         guard !dryRun else { return result }
+        FaultPoint.reached("prune: delete backups")
         for decision in result.decisions where !decision.keep {
             try remove(decision.path)
             let manifest = Manifest.path(forBackup: decision.path)
             if FileManager.default.fileExists(atPath: manifest) { try remove(manifest) }
         }
         for leftover in result.leftovers { try remove(leftover) }
+        FaultPoint.reached("prune: drop safety copies")
         if let server {
             for copy in result.expiredCopies { try SafetyCopies.drop(copy, server) }
         }

@@ -36,6 +36,7 @@ public struct RestoreCleanup {
                 cleanup.services = services.recorded(state.services ?? services.names)
                 actions += try state.recordedStrategy.type.resumeCleanup(from: state, cleanup)
                 if state.servicesStopped {
+                    FaultPoint.reached("cleanup: start Synapse")
                     try cleanup.services.startMain()
                     if !(cleanup.services is NoServices), let problem = health.waitUntilHealthy() {
                         throw MXError.failed("Synapse started but is not healthy (\(problem)); \(actions.joined(separator: "; ")); the state file \(statePath) stays")
@@ -43,6 +44,7 @@ public struct RestoreCleanup {
                     try cleanup.services.startWorkers()
                     actions.append("started Synapse (\(cleanup.services.description))")
                 }
+                FaultPoint.reached("cleanup: remove the state file")
                 unlink(statePath)
             }
             for leftover in try admin.databases(prefix: DatabaseNames.prefix("restore", of: connection.database)) where leftover != state?.scratch {

@@ -52,6 +52,7 @@ public struct TelegramStore: BackupStore {
         defer { close(fd) }
         for index in state.parts.count..<count {
             try Interrupts.shared.checkpoint()
+            FaultPoint.reached("push: part \(index + 1)")
             let offset = Int64(index) * partSize
             let length = Int(min(partSize, manifest.file.size - offset))
             // The part goes from the file straight into the request body (held in memory once); its hash
@@ -78,6 +79,7 @@ public struct TelegramStore: BackupStore {
             try saveState(state, name)
             Thread.sleep(forTimeInterval: messageInterval)
         }
+        FaultPoint.reached("push: send the manifest")
         try publish(manifest, parts: state.parts, previous: current)
         unlink(uploadStatePath(name))
     }
@@ -108,6 +110,7 @@ public struct TelegramStore: BackupStore {
         document.index[0].manifestMessageId = sent.id
         document.index[0].manifestFileId = fileId
         document.index[0].messageIds.append(sent.id)
+        FaultPoint.reached("push: pin the manifest")
         try api.pin(sent.id)
         try FileSink.writeAtomically(try document.encoded(), to: Self.indexPath(stateDirectory))
         for entry in dropped {
