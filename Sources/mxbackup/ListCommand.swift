@@ -47,8 +47,15 @@ struct ListCommand: ParsableCommand {
                 printSafetyCopies(copies, keepHours: keepHours)
                 let running = scratch?.isEmpty == false ? OperationLock.holder(directory: config.backupDirectory, connection: config.postgres) : nil
                 for name in scratch ?? [] {
+                    let recorded = RestoreState.load(RestoreState.path(directory: config.backupDirectory, database: config.postgres.database))?.scratch == name
                     Console.writeOut("scratch database of a restore: \(name); " + (running.map { "a run holds the lock (\($0))\n" }
-                        ?? "left by an interrupted restore: 'mxbackup restore --resume-cleanup' drops it\n"))
+                        ?? (recorded ? "left by an interrupted restore: 'mxbackup restore --resume-cleanup' drops it\n"
+                                     : "no interrupted restore recorded it: DROP DATABASE it if it is not yours\n")))
+                }
+                for partial in catalog.partials {
+                    let writing = partial.path.hasSuffix(".partial") && !FileSink.isAbandoned(partial.path)
+                    Console.writeOut(writing ? "being written by a running mxbackup: \(partial.path)\n"
+                        : "leftover of an interrupted run: \(partial.path) (\(Format.localTime(partial.modified))); the next backup or 'mxbackup restore --resume-cleanup' removes it\n")
                 }
                 if let leftover = RestoreState.leftoverWarning(directory: config.backupDirectory, database: config.postgres.database) {
                     Console.writeOut(leftover + "\n")
@@ -72,9 +79,6 @@ struct ListCommand: ParsableCommand {
             }
             let total = catalog.entries.reduce(Int64(0)) { $0 + $1.size }
             Console.writeOut("\(catalog.entries.count) backups, \(Format.bytes(total)) in \(config.backupDirectory)\n")
-            for partial in catalog.partials {
-                Console.writeOut("leftover of an interrupted run: \(partial.path) (\(Format.localTime(partial.modified))); 'mxbackup prune' removes it after a day\n")
-            }
         }
     }
 

@@ -43,6 +43,9 @@ struct PushCommand: ParsableCommand {
             throw MXError.refused("\(path) has no manifest (a legacy file): only backups made by mxbackup are pushed, so that they can be checked when they come back")
         }
         let manifest = try Manifest.read(manifestPath)
+        // prune must not delete the file while it is read.
+        let lock = try OperationLock(directory: config.backupDirectory, connection: config.postgres, command: commandLineForRecords, databaseLock: false)
+        defer { lock.release() }
         let store = try Components(config.settings).store(name, console: console)
         let started = Date()
         console.info("pushing \(path) (\(Format.bytes(manifest.file.size))) to \(store.description)")

@@ -25,19 +25,20 @@ import Testing
         #expect(try box.run(["status"]).exitCode == 0)
     }
 
-    @Test func aLeftoverScratchDatabaseIsShown() throws {
+    /// A database named like a scratch copy that no interrupted restore recorded (a kill during CREATE DATABASE
+    /// is recorded before it runs) may be the operator's own: shown by list and status, never dropped.
+    @Test func anUnrecordedScratchNamedDatabaseIsShownAndLeftAlone() throws {
         let box = try Sandbox()
         #expect(try box.run(["backup"]).exitCode == 0)
-        // What a kill during CREATE DATABASE leaves: the scratch database, and no state file.
         let scratch = "\(box.database)_restore_20240101_000000"
         _ = try PostgresClient(box.cluster.connection(database: "postgres")).query("CREATE DATABASE \(SQL.identifier(scratch))")
         let listed = try box.run(["list"])
-        #expect(listed.stdout.contains("scratch database of a restore: \(scratch); left by an interrupted restore"), "\(listed.stdout)")
+        #expect(listed.stdout.contains("scratch database of a restore: \(scratch); no interrupted restore recorded it"), "\(listed.stdout)")
         let status = try box.run(["status"])
-        #expect(status.exitCode == StatusReport.interruptedRestoreCode && status.stdout.contains(scratch), "\(status.stdout)")
+        #expect(status.exitCode == 0 && status.stdout.contains("WARNING") && status.stdout.contains(scratch), "\(status.stdout)")
         let cleanup = try box.run(["restore", "--resume-cleanup"])
-        #expect(cleanup.exitCode == 0 && cleanup.stdout.contains(scratch), "\(cleanup.stdout)\(cleanup.stderr)")
-        #expect(try box.run(["status"]).exitCode == 0)
+        #expect(cleanup.exitCode == 0 && cleanup.stdout.contains("left alone: \(scratch)"), "\(cleanup.stdout)\(cleanup.stderr)")
+        #expect(try box.cluster.superuser("SELECT 1 FROM pg_database WHERE datname = \(SQL.literal(scratch))") == [["1"]])
     }
 
     private func statusJSON(_ box: Sandbox) throws -> [String: Any] {

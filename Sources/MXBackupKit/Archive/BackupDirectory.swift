@@ -34,4 +34,17 @@ public enum BackupDirectory {
             throw MXError.refused("backup.dir \(path): not writable by this user")
         }
     }
+
+    /// Removes the `.partial` files that runs killed outright left here (backups, fetched copies, manifests
+    /// and records): those no living writer holds (`FileSink.isAbandoned`). Returns what it removed.
+    @discardableResult
+    public static func removeAbandonedPartials(_ path: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.filter { name in
+            guard name.hasSuffix(".partial") else { return false }
+            let stem = String(name.dropLast(".partial".count))
+            return BackupName.parse(stem) != nil || stem.hasSuffix(".json")
+        }.map { (path as NSString).appendingPathComponent($0) }
+         .filter { FileSink.isAbandoned($0) && unlink($0) == 0 }
+    }
 }

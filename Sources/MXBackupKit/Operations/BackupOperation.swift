@@ -57,6 +57,11 @@ public struct BackupOperation {
         let lock = takeLock ? try OperationLock(directory: options.directory, connection: connection, command: commandLine) : nil
         defer { lock?.release() }
         if let stale = lock?.staleHolder { console.warn("took over a stale lock left by: \(stale)") }
+        if takeLock {
+            for leftover in BackupDirectory.removeAbandonedPartials(options.directory) {
+                console.info("removed \(leftover), left by an interrupted run")
+            }
+        }
         if takeLock, let leftover = RestoreState.leftoverWarning(directory: options.directory, database: connection.database) {
             console.warn(leftover)
         }

@@ -72,7 +72,7 @@ public struct PruneOperation {
             decisions.append(Decision(path: entry.path, created: entry.created, size: entry.size, keep: !why.isEmpty, reasons: why))
         }
         let dayAgo = now.addingTimeInterval(-86400)
-        let leftovers = catalog.partials.filter { $0.modified < dayAgo }.map(\.path)
+        let leftovers = catalog.partials.filter { $0.modified < dayAgo && (!$0.path.hasSuffix(".partial") || FileSink.isAbandoned($0.path)) }.map(\.path)
         var expired: [SafetyCopy] = []
         if let server {
             do {
@@ -88,6 +88,8 @@ public struct PruneOperation {
     public func run(dryRun: Bool, now: Date = Date()) throws -> Plan {
         FaultPoint.reached("prune: plan")
         let result = try plan(now: now)
+        // A signal during the plan may have cut its look at the server short: stop rather than prune half.
+        try Interrupts.shared.checkpoint()
         guard !dryRun else { return result }
         FaultPoint.reached("prune: delete backups")
         for decision in result.decisions where !decision.keep {
@@ -96,6 +98,7 @@ public struct PruneOperation {
             if FileManager.default.fileExists(atPath: manifest) { try remove(manifest) }
         }
         for leftover in result.leftovers { try remove(leftover) }
+        try Interrupts.shared.checkpoint()
         FaultPoint.reached("prune: drop safety copies")
         if let server {
             for copy in result.expiredCopies { try SafetyCopies.drop(copy, server) }

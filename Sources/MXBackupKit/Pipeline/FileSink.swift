@@ -22,10 +22,25 @@ public final class FileSink: ByteSink, @unchecked Sendable {
             throw MXError.refused("\(finalPath) already exists: mxbackup never overwrites a backup")
         }
         fd = open(partialPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw MXError.failed("\(partialPath): cannot create: \(Format.errno(errno))")
+        if fd < 0, errno == EEXIST, Self.isAbandoned(partialPath) {
+            // Left by a run that died (kill -9, power cut): nobody writes it any more.
+            unlink(partialPath)
+            fd = open(partialPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         }
+        guard fd >= 0 else {
+            throw MXError.failed("\(partialPath): cannot create: \(errno == EEXIST ? "another mxbackup run is writing it" : Format.errno(errno))")
+        }
+        flock(fd, LOCK_EX)
         Interrupts.shared.register(file: partialPath)
+    }
+
+    /// Whether a `.partial` is a leftover: its writer holds an flock on it while it writes, and the kernel
+    /// drops that lock when the writer dies, however it dies.
+    public static func isAbandoned(_ partial: String) -> Bool {
+        let fd = open(partial, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_EX | LOCK_NB) == 0
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -98,6 +113,7 @@ public final class FileSink: ByteSink, @unchecked Sendable {
         let temp = path + ".partial"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw MXError.failed("\(temp): cannot create: \(Format.errno(errno))") }
+        flock(fd, LOCK_EX)  // so that a sweep of leftovers (isAbandoned) leaves it alone
         do {
             try FileDescriptor.writeAll(fd, data)
             guard fsync(fd) == 0 else { throw FileDescriptor.IOError(errno: errno, operation: "fsync") }

@@ -50,6 +50,9 @@ public struct RestoreCleanup {
             for leftover in try admin.databases(prefix: DatabaseNames.prefix("restore", of: connection.database)) where leftover != state?.scratch {
                 actions.append("left alone: \(leftover) looks like a scratch database but no interrupted restore recorded it; DROP DATABASE it yourself if it is not yours")
             }
+            for leftover in BackupDirectory.removeAbandonedPartials(directory) {
+                actions.append("removed \(leftover), left by an interrupted run")
+            }
             if actions.isEmpty { actions.append("nothing to clean up") }
             return actions
         }

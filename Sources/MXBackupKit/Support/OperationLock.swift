@@ -19,8 +19,11 @@ public final class OperationLock {
         return (directory as NSString).appendingPathComponent(".\(String(safe)).lock")
     }
 
-    /// - Parameter command: the command line, for the refusal message of whoever comes next.
-    public init(directory: String, connection: PostgresConnection, command: String) throws {
+    /// - Parameters:
+    ///   - command: the command line, for the refusal message of whoever comes next.
+    ///   - databaseLock: false for work on the backup directory alone (push), which must run while the
+    ///     database server is down, and needs only to keep prune away from the files it reads.
+    public init(directory: String, connection: PostgresConnection, command: String, databaseLock takeDatabaseLock: Bool = true) throws {
         let database = connection.database
         path = Self.path(directory: directory, database: database)
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -39,6 +42,7 @@ public final class OperationLock {
         try? FileDescriptor.writeAll(fd, Data((holder + "\n").utf8))
         // application_name holds 63 bytes: the subcommand, pid and host say enough.
         let verb = command.split(separator: " ").prefix(2).joined(separator: " ")
+        guard takeDatabaseLock else { return }
         do {
             databaseLock = try AdvisoryLock(connection: connection, holder: "\(verb) pid \(getpid()) on \(host)")
         } catch {
