@@ -3,14 +3,14 @@ import MXBackupKit
 
 /// A run of the real binary in the background that pauses at the first step whose name starts with `pauseAt`
 /// (the FaultPoint hook, docs/fault-injection.md), so a test can break something there and then let it go on.
-/// Without `pauseAt` it simply runs in the background, bounded by `finish`.
+/// Without `pauseAt` it simply runs in the background, bounded by `finish`; `fileSizeLimitKiB` runs it under `ulimit -f`.
 final class PausedRun {
     let child: ChildProcess
     private let marker: String
     private let stdoutPath: String
     private let stderrPath: String
 
-    init(_ box: Sandbox, _ arguments: [String], pauseAt: String?, environment: [String: String] = [:]) throws {
+    init(_ box: Sandbox, _ arguments: [String], pauseAt: String?, environment: [String: String] = [:], fileSizeLimitKiB: Int? = nil) throws {
         let directory = try makeTemporaryDirectory("run")
         marker = directory + "/paused"
         stdoutPath = directory + "/stdout"
@@ -23,7 +23,13 @@ final class PausedRun {
         let out = open(stdoutPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         let err = open(stderrPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         defer { close(out); close(err) }
-        child = try ChildProcess(box.spec(arguments, environment: environment), descriptors: [1: out, 2: err])
+        var spec = box.spec(arguments, environment: environment)
+        if let fileSizeLimitKiB {
+            // ulimit -f counts 512-byte blocks in POSIX sh.
+            spec = ProcessSpec("sh", ["-c", "ulimit -f \(fileSizeLimitKiB * 2) && exec \"$0\" \"$@\"", spec.executable] + spec.arguments,
+                               environment: spec.environment, unsetEnvironment: spec.unsetEnvironment)
+        }
+        child = try ChildProcess(spec, descriptors: [1: out, 2: err])
     }
 
     /// The step it paused at; throws if it ended or did not get there in time.
