@@ -39,8 +39,10 @@ run() {
   mkdir -p "$corpus" "$findings"
   [ -n "$(ls -A "$corpus")" ] || MXFUZZ_TARGET=$target MXFUZZ_SEEDS=$corpus "$bin" >/dev/null 2>&1
   # -timeout: an input taking 10 s is a hang; -rss_limit_mb: a decompression bomb must not take the machine.
-  MXFUZZ_TARGET=$target nice -n 19 "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" 2>&1 | tee "$out/$target.log" | grep -E '^(#[0-9]+ +DONE|stat::|==[0-9]+==|SUMMARY|artifact)' || true
+  local TIMEFORMAT="$target: %R s wall, %U s user + %S s system CPU"
+  time { MXFUZZ_TARGET=$target nice -n 19 "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" 2>&1 | tee "$out/$target.log" |
+    grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec|==[0-9]+==|SUMMARY|artifact)' || true; }
   [ -z "$(ls -A "$findings")" ] || { echo "$target: findings in $findings" >&2; return 1; }
 }
 
