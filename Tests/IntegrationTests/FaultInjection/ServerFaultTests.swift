@@ -10,6 +10,8 @@ import Testing
 @Suite(.serialized) struct ServerFaultTests {
     /// Large enough that pg_dump and the load are still streaming when the server stops (4 MiB of SQL).
     static let scale = 20
+    /// A full disk must meet the backup while pg_dump still writes, not only at the end (22 MiB of SQL, 2.7 MiB compressed).
+    static let fullDiskScale = 100
 
     // MARK: the server stopped
 
@@ -65,7 +67,7 @@ import Testing
 
     @Test(arguments: [false, true])
     func backupDirectoryFull(encrypted: Bool) throws {
-        let box = try Sandbox(scale: Self.scale)  // about 560 KiB compressed
+        let box = try Sandbox(scale: Self.fullDiskScale)
         let disk = try SmallFilesystem(bytes: 128 << 10, at: box.backupDir)
         defer { disk.unmount() }
         var arguments = ["backup"]
@@ -91,7 +93,7 @@ import Testing
     /// The fallback the issue names: a file size limit (`ulimit -f`), which makes the write fail with EFBIG.
     @Test(arguments: [false, true])
     func backupFileSizeLimit(encrypted: Bool) throws {
-        let box = try Sandbox(scale: Self.scale)
+        let box = try Sandbox(scale: Self.fullDiskScale)
         var arguments = ["backup"]
         var environment: [String: String] = [:]
         if encrypted {
@@ -102,7 +104,9 @@ import Testing
         let run = try PausedRun(box, arguments, pauseAt: nil, environment: environment, fileSizeLimitKiB: 128)
         let result = try #require(run.finish(seconds: 30), "the backup over the file size limit did not end within 30 s (killed)")
         #expect(result.exitCode == 1, "\(result.termination) \(result.stderr)")
-        #expect(result.stderr.contains(box.backupDir), "\(result.stderr)")
+        let error = result.stderr.split(separator: "\n").last { $0.hasPrefix("mxbackup:") } ?? ""
+        #expect(error.contains(box.backupDir), "the error does not name the directory: \(result.stderr)")
+        print("backup \(encrypted ? "encrypted " : "")over ulimit -f: \(result.termination), said: \(error)")
         #expect(box.backupFiles().isEmpty, "left behind: \(box.backupFiles())")
         let next = try box.run(arguments, environment: environment)
         #expect(next.exitCode == 0, "\(next.stderr)")
