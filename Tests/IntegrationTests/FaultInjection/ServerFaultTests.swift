@@ -55,6 +55,7 @@ import Testing
             #expect(try LiveState(box) == before, "the live database changed after the server stopped at '\(step)'")
         }
         try expectMessagesTrue(result, box: box)
+        try expectStatusAndListTellWhatWasLeft(box, before: before, after: after)
         try expectCleanAfterResumeCleanup(box, before: before, after: after)
 
         let again = try box.run(["restore", backup, "--yes", "--strategy", strategy])
@@ -136,6 +137,7 @@ import Testing
         try cluster.startAgain()  // a full disk may have stopped it (a WAL write that cannot be made is a PANIC)
         #expect(try LiveState(box) == before, "the live database changed")
         try expectMessagesTrue(result, box: box)
+        try expectStatusAndListTellWhatWasLeft(box, before: before, after: after)
         try expectCleanAfterResumeCleanup(box, before: before, after: after)
     }
 
@@ -169,6 +171,20 @@ import Testing
         let schemas = try LiveState(box).schemas
         #expect(!said.contains("was not touched") || schemas == LiveState.publicOnly,
                 "the run says the live database was not touched, but its schemas are \(schemas)", sourceLocation: sourceLocation)
+    }
+
+    /// Whatever the fault left (a scratch database, a state file, a live database neither as before nor as
+    /// after) `status` does not call OK, and `list` names the scratch databases.
+    private func expectStatusAndListTellWhatWasLeft(_ box: Sandbox, before: LiveState, after: LiveState, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let scratch = try box.cluster.databases(prefix: "\(box.database)_restore_")
+        let stateFile = FileManager.default.fileExists(atPath: RestoreState.path(directory: box.backupDir, database: box.database))
+        let live = try LiveState(box)
+        guard !scratch.isEmpty || stateFile || (live != before && live != after) else { return }
+        let status = try box.run(["status"])
+        #expect(status.exitCode != 0, "status says OK with scratch \(scratch), state file \(stateFile), live tables \(live.tables.keys.sorted()): \(status.stdout)",
+                sourceLocation: sourceLocation)
+        let list = try box.run(["list"])
+        #expect(scratch.allSatisfy { list.stdout.contains($0) }, "list does not show \(scratch): \(list.stdout)", sourceLocation: sourceLocation)
     }
 
     /// `restore --resume-cleanup` leaves the live database as before or after, no scratch database, no state
