@@ -5,39 +5,6 @@ import Testing
 /// issue 11: a restore, a drill or a cleanup drops only what its own record says it created, never undoes
 /// a committed restore, finishes an interrupted rollback, starts exactly the services it stopped, and says
 /// what actually happened. The binary is paused at named steps (docs/fault-injection.md) and killed there.
-/// The binary running in the background, paused at the first step starting with `step` (if given).
-final class PausedRun {
-    let child: ChildProcess
-    let box: Sandbox
-    let marker: String
-    let stdoutPath: String
-    let stderrPath: String
-
-    init(_ box: Sandbox, _ arguments: [String], pauseAt step: String?) throws {
-        self.box = box
-        let marker = box.root + "/fault.marker"
-        self.marker = marker
-        let id = UUID().uuidString.prefix(6)
-        stdoutPath = box.root + "/run.stdout.\(id)"
-        stderrPath = box.root + "/run.stderr.\(id)"
-        let out = open(stdoutPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        let err = open(stderrPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        defer { close(out); close(err) }
-        let environment = step.map { ["MXBACKUP_FAULT_PAUSE": $0, "MXBACKUP_FAULT_MARKER": marker] } ?? [:]
-        child = try ChildProcess(box.spec(arguments, environment: environment), descriptors: [1: out, 2: err])
-    }
-
-    /// Waits until the run is paused at its step.
-    func paused(seconds: Double = 60) -> Bool { waitUntil(seconds: seconds) { FileManager.default.fileExists(atPath: marker) } }
-    func resume() { unlink(marker) }
-    func kill9() -> ChildProcess.Termination {
-        kill(child.pid, SIGKILL)
-        return child.wait()
-    }
-    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-}
-
 @Suite struct RestoreSafetyTests {
     private func backup(_ box: Sandbox) throws -> String {
         let result = try box.run(["backup"])
@@ -200,7 +167,7 @@ final class PausedRun {
         #expect(run.paused(), "\(run.stderr)")
         // An operator's superuser session on the (rejected) live database: the rollback cannot end it.
         let session = try superuserSession(box, database: box.database)
-        run.resume()
+        run.release()
         #expect(run.child.wait() == .exited(1))
         #expect(run.stderr.contains("the automatic rollback failed") && run.stderr.contains("the swap had happened")
                 && run.stderr.contains("--resume-cleanup"), "\(run.stderr)")
@@ -324,7 +291,7 @@ final class PausedRun {
         #expect(run.paused(), "\(run.stderr)")
         kill(run.child.pid, signal)
         usleep(200_000)
-        run.resume()
+        run.release()
         #expect(run.child.wait() == .exited(0), "\(run.stderr)")
         #expect(run.stdout.contains("done"), "\(run.stdout)")
         #expect(run.stderr.contains("mxbackup rollback"), "\(run.stderr)")
@@ -365,7 +332,7 @@ final class PausedRun {
         #expect(run.paused(), "\(run.stderr)")
         let scratch = try #require(RestoreState.load(statePath(box))?.scratch)
         let session = try superuserSession(box, database: scratch)
-        run.resume()
+        run.release()
         #expect(run.child.wait() == .exited(1))
         #expect(run.stderr.contains("\(scratch) could not be dropped") && !run.stderr.contains("was dropped"), "\(run.stderr)")
         #expect(RestoreState.load(statePath(box)) != nil)
@@ -402,7 +369,7 @@ final class PausedRun {
         // The live database is dropped and half loaded; now its safety backup cannot be read (as with the server gone).
         let safety = try #require(RestoreState.load(statePath(box))?.safetyBackup)
         try FileManager.default.moveItem(atPath: safety, toPath: safety + ".away")
-        run.resume()
+        run.release()
         #expect(run.child.wait() == .exited(1))
         #expect(run.stderr.contains("reloading the safety backup failed") && run.stderr.contains("--resume-cleanup")
                 && !run.stderr.contains("reloaded automatically"), "\(run.stderr)")
@@ -437,7 +404,7 @@ final class PausedRun {
         let run = try PausedRun(box, ["restore", file, "--strategy", "recreate", "--yes"], pauseAt: "load ")
         #expect(run.paused(), "\(run.stderr)")
         try server.stopImmediately()
-        run.resume()
+        run.release()
         #expect(run.child.wait() == .exited(1))
         #expect(run.stderr.contains("reloading the safety backup failed") && run.stderr.contains("Synapse is stopped")
                 && !run.stderr.contains("reloaded automatically") && !run.stderr.contains("Synapse is healthy"), "\(run.stderr)")

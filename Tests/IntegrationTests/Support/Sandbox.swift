@@ -1,12 +1,12 @@
 import Foundation
 import MXBackupKit
 
-/// One test's world: a temporary directory, its own database in the shared cluster, a config file
+/// One test's world: a temporary directory, its own database in the shared cluster (or another), a config file
 /// pointing at both, and a way to run the real `mxbackup` binary against them.
 struct Sandbox {
     let root: String
     let database: String
-    let cluster = TestCluster.shared
+    let cluster: TestCluster
 
     var backupDir: String { root + "/backups" }
     var configPath: String { root + "/mxbackup.yaml" }
@@ -14,9 +14,10 @@ struct Sandbox {
 
     static let binary = ProcessInfo.processInfo.environment["MXBACKUP_BIN"] ?? packageRoot + "/.build/debug/mxbackup"
 
-    init(fixture: Bool = true, scale: Int = 1, serverName: String = "example.org") throws {
+    init(cluster: TestCluster = .shared, fixture: Bool = true, scale: Int = 1, serverName: String = "example.org") throws {
+        self.cluster = cluster
         root = try makeTemporaryDirectory("mxbackup-test")
-        database = try TestCluster.shared.createDatabase(fixture: fixture, scale: scale, serverName: serverName)
+        database = try cluster.createDatabase(fixture: fixture, scale: scale, serverName: serverName)
         try writeConfig()
     }
 

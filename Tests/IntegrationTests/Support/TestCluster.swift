@@ -9,7 +9,13 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 /// postgres user when we are root), listening on a free loopback port, stopped at exit.
 final class TestCluster: Sendable {
     static let shared: TestCluster = {
-        do { return try TestCluster() } catch { fatalError("cannot start the test PostgreSQL cluster: \(error)") }
+        do {
+            let cluster = try TestCluster(directory: makeTemporaryDirectory("pg"))
+            atexit {
+                _ = try? ProcessRunner.run(ProcessSpec("\(packageRoot)/scripts/pg-cluster.sh", ["stop", TestCluster.shared.directory]))
+            }
+            return cluster
+        } catch { fatalError("cannot start the test PostgreSQL cluster: \(error)") }
     }()
 
     let directory: String
@@ -17,8 +23,9 @@ final class TestCluster: Sendable {
     let password: String
     let passwordFile: String
 
-    private init() throws {
-        directory = try makeTemporaryDirectory("pg")
+    /// A cluster of its own in `directory` (the server-fault tests stop theirs; `shared` is stopped at exit).
+    init(directory: String) throws {
+        self.directory = directory
         port = try freePort()
         let started = try ProcessRunner.run(ProcessSpec("\(packageRoot)/scripts/pg-cluster.sh", ["start", directory, String(port)]))
         guard started.termination.succeeded else {
@@ -26,9 +33,6 @@ final class TestCluster: Sendable {
         }
         passwordFile = directory + "/synapse.password"
         password = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        atexit {
-            _ = try? ProcessRunner.run(ProcessSpec("\(packageRoot)/scripts/pg-cluster.sh", ["stop", TestCluster.shared.directory]))
-        }
     }
 
     /// Connection as the Synapse role over TCP (password authentication).
