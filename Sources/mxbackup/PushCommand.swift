@@ -43,9 +43,13 @@ struct PushCommand: ParsableCommand {
             throw MXError.refused("\(path) has no manifest (a legacy file): only backups made by mxbackup are pushed, so that they can be checked when they come back")
         }
         let manifest = try Manifest.read(manifestPath)
-        // prune must not delete the file while it is read.
-        let lock = try OperationLock(directory: config.backupDirectory, connection: config.postgres, command: commandLineForRecords, databaseLock: false)
-        defer { lock.release() }
+        // prune must not delete the file while it is read; prune works only in the backup directory, so a
+        // file elsewhere (another machine's directory, a copy) needs no lock, and that directory may not exist.
+        let inBackupDirectory = Self.canonical((path as NSString).deletingLastPathComponent) == Self.canonical(config.backupDirectory)
+        let lock = inBackupDirectory
+            ? try OperationLock(directory: config.backupDirectory, connection: config.postgres, command: commandLineForRecords, databaseLock: false)
+            : nil
+        defer { lock?.release() }
         let store = try Components(config.settings).store(name, console: console)
         let started = Date()
         console.info("pushing \(path) (\(Format.bytes(manifest.file.size))) to \(store.description)")
@@ -53,5 +57,10 @@ struct PushCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         console.info("pushed \(manifest.file.name) to \(store.description) in \(Format.duration(seconds))")
         return seconds
+    }
+
+    /// A directory with symlinks resolved, for comparing two spellings of one directory.
+    private static func canonical(_ directory: String) -> String {
+        URL(fileURLWithPath: directory.isEmpty ? "." : directory).resolvingSymlinksInPath().standardizedFileURL.path
     }
 }
