@@ -26,7 +26,7 @@ struct RollbackCommand: ParsableCommand {
             try BackupDirectory.prepare(config.backupDirectory, console: global.console)
             let lock = try OperationLock(directory: config.backupDirectory, connection: config.postgres, command: commandLineForRecords)
             defer { lock.release() }
-            let operation = RollbackOperation(connection: config.postgres, services: try Components(config.settings).services(), health: Components(config.settings).healthCheck)
+            let operation = RollbackOperation(connection: config.postgres, services: try Components(config.settings).services(), health: Components(config.settings).healthCheck, directory: config.backupDirectory)
             var record = AuditRecord.begin(operation: "rollback", command: commandLineForRecords, target: config.postgres.database)
             let timeline = RestoreOperation.Timeline()
             func audit(_ outcome: String, _ error: String? = nil) {

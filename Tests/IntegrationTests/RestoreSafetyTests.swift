@@ -157,6 +157,35 @@ import Testing
         #expect(try box.run(["restore", "--resume-cleanup"]).stdout.contains("nothing to clean up"))
     }
 
+    /// `mxbackup rollback` killed while Synapse is down (before and after the renames, both forms) leaves a
+    /// state file: status says so, and the cleanup starts Synapse on whichever side the kill left, whole.
+    @Test(arguments: [("swap", "end sessions, rename"), ("swap", "start Synapse"), ("in-place", "end sessions, rename"), ("in-place", "start Synapse")])
+    func aKilledRollbackIsFinishedByTheCleanup(strategy: String, step: String) throws {
+        let box = try Sandbox()
+        let file = try backup(box)
+        try addLateUser(box)
+        let synapse = try FakeSynapse(box)
+        defer { synapse.stop() }
+        let withLateUser = try box.cluster.contentChecksums(database: box.database)
+        #expect(try box.run(["restore", file, "--strategy", strategy, "--yes"]).exitCode == 0)
+        let restored = try box.cluster.contentChecksums(database: box.database)
+        let run = try PausedRun(box, ["rollback", "--yes"], pauseAt: step)
+        #expect(run.paused(), "\(run.stderr)")
+        _ = run.kill9()
+        #expect(!synapse.healthy())
+        #expect(RestoreState.load(statePath(box))?.servicesStopped == true)
+        let status = try box.run(["status"])
+        #expect(status.exitCode == 7 && status.stdout.contains("rollback"), "\(status.stdout)")
+        #expect(try box.run(["rollback", "--yes"]).exitCode == 3)  // refused while the record waits
+        let cleanup = try box.run(["restore", "--resume-cleanup"])
+        #expect(cleanup.exitCode == 0, "\(cleanup.stdout)\(cleanup.stderr)")
+        #expect(synapse.healthy())
+        let now = try box.cluster.contentChecksums(database: box.database)
+        #expect(now == (step == "start Synapse" ? withLateUser : restored), "\(cleanup.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: statePath(box)))
+        #expect(try box.run(["restore", "--resume-cleanup"]).stdout.contains("nothing to clean up"))
+    }
+
     @Test func aRollbackThatCannotRenameSaysWhatItLeftAndTheCleanupFinishesIt() throws {
         let box = try Sandbox()
         let synapse = try FakeSynapse(box, maxCompat: 88)

@@ -6,6 +6,8 @@ import Foundation
 public struct RestoreState: Codable, Sendable {
     public enum Strategy: String, Codable, Sendable {
         case swap, recreate, inPlace = "in-place", tables, clone
+        /// `mxbackup rollback`: a safety database, or a safety schema, swapped back in.
+        case rollback, schemaRollback = "schema rollback"
     }
 
     public enum Phase: String, Codable, Sendable {
