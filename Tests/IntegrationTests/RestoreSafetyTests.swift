@@ -138,14 +138,20 @@ import Testing
 
     // MARK: items 4, 25: the automatic rollback
 
+    /// A forced restore of a too-new schema, paused where Synapse's failed health check starts the
+    /// automatic rollback.
+    private func pausedAtTheAutomaticRollback(_ box: Sandbox) throws -> PausedRun {
+        let run = try PausedRun(box, ["restore", try box.newerSchemaDump(), "--yes", "--force"], pauseAt: "roll back")
+        #expect(run.paused(), "\(run.stderr)")
+        return run
+    }
+
     @Test func killDuringTheAutomaticRollbackIsFinishedByTheCleanup() throws {
         let box = try Sandbox()
         let synapse = try FakeSynapse(box, maxCompat: 88)
         defer { synapse.stop() }
-        let file = try box.editedDump(name: "newer.sql") { $0.replacingOccurrences(of: "X\t85\n", with: "X\t999\n") }
         let before = try box.cluster.contentChecksums(database: box.database)
-        let run = try PausedRun(box, ["restore", file, "--yes", "--force"], pauseAt: "roll back")
-        #expect(run.paused(), "\(run.stderr)")
+        let run = try pausedAtTheAutomaticRollback(box)
         #expect(RestoreState.load(statePath(box))?.phase == .rollingBack)
         _ = run.kill9()
         let cleanup = try box.run(["restore", "--resume-cleanup"])
@@ -190,10 +196,8 @@ import Testing
         let box = try Sandbox()
         let synapse = try FakeSynapse(box, maxCompat: 88)
         defer { synapse.stop() }
-        let file = try box.editedDump(name: "newer.sql") { $0.replacingOccurrences(of: "X\t85\n", with: "X\t999\n") }
         let before = try box.cluster.contentChecksums(database: box.database)
-        let run = try PausedRun(box, ["restore", file, "--yes", "--force"], pauseAt: "roll back")
-        #expect(run.paused(), "\(run.stderr)")
+        let run = try pausedAtTheAutomaticRollback(box)
         // An operator's superuser session on the (rejected) live database: the rollback cannot end it.
         let session = try superuserSession(box, database: box.database)
         run.release()
@@ -229,14 +233,7 @@ import Testing
           start) for s in "$@"; do echo "$s" >> '\(running)'; done ;;
         esac
         """)
-        try box.writeConfig(postgres: ["docker: \(box.binDir)/docker"], extra: """
-        synapse:
-          url: http://127.0.0.1:\(synapse.port)
-          health_timeout: 5
-        services:
-          kind: compose
-          compose_dir: /srv/matrix
-        """)
+        try box.writeComposeConfig(synapsePort: synapse.port)
         let run = try PausedRun(box, ["restore", file, "--yes"], pauseAt: "end sessions, rename databases")
         #expect(run.paused(), "\(run.stderr)")
         _ = run.kill9()

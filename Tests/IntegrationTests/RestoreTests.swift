@@ -107,7 +107,7 @@ import Testing
             file = try box.editedDump(name: "plain.sql", database: other) { $0 }
             expected = "not a Synapse database"
         case .newerSchema:
-            file = try box.editedDump(name: "newer.sql") { $0.replacingOccurrences(of: "X\t85\n", with: "X\t999\n") }
+            file = try box.newerSchemaDump()
             expected = "upgrade Synapse first"
         case .otherServer:
             let other = try box.cluster.createDatabase(prefix: "other", serverName: "other.example.net")
@@ -136,7 +136,7 @@ import Testing
         let box = try Sandbox()
         let synapse = try FakeSynapse(box, maxCompat: 88)
         defer { synapse.stop() }
-        let file = try box.editedDump(name: "newer.sql") { $0.replacingOccurrences(of: "X\t85\n", with: "X\t999\n") }
+        let file = try box.newerSchemaDump()
         let before = try box.cluster.contentChecksums(database: box.database)
         // Refused without --force, Synapse undisturbed.
         var result = try box.run(["restore", file, "--yes"])
@@ -234,14 +234,7 @@ import Testing
         printf '%s\\n' "$*" >> '\(log)'
         if [[ "$*" == *"ps --services"* ]]; then printf 'synapse\\nsynapse-worker-2\\nsynapse-worker-1\\nmatrix-postgres\\n'; fi
         """)
-        try box.writeConfig(postgres: ["docker: \(box.binDir)/docker"], extra: """
-        synapse:
-          url: http://127.0.0.1:\(synapse.port)
-          health_timeout: 5
-        services:
-          kind: compose
-          compose_dir: /srv/matrix
-        """)
+        try box.writeComposeConfig(synapsePort: synapse.port)
         let result = try box.run(["restore", try box.onlyBackup(), "--yes"])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let calls = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)

@@ -66,18 +66,19 @@ import Testing
 
     // MARK: full disks
 
+    /// `backup`, or `backup --encrypt-to` a fresh key with the GNUPGHOME that holds it.
+    private func backupCommand(encrypted: Bool) throws -> ([String], [String: String]) {
+        guard encrypted else { return (["backup"], [:]) }
+        let keyring = try Keyring.generate()
+        return (["backup", "--encrypt-to", keyring.fingerprint], ["GNUPGHOME": keyring.home])
+    }
+
     @Test(arguments: [false, true])
     func backupDirectoryFull(encrypted: Bool) throws {
         let box = try Sandbox(scale: Self.fullDiskScale)
         let disk = try SmallFilesystem(bytes: 128 << 10, at: box.backupDir)
         defer { disk.unmount() }
-        var arguments = ["backup"]
-        var environment: [String: String] = [:]
-        if encrypted {
-            let keyring = try Keyring.generate()
-            arguments += ["--encrypt-to", keyring.fingerprint]
-            environment["GNUPGHOME"] = keyring.home
-        }
+        let (arguments, environment) = try backupCommand(encrypted: encrypted)
         let run = try PausedRun(box, arguments, pauseAt: nil, environment: environment)
         let result = try #require(run.finish(seconds: 30), "the backup into a full directory did not end within 30 s (killed)")
         #expect(result.exitCode == 1, "\(result.stderr)")
@@ -95,13 +96,7 @@ import Testing
     @Test(arguments: [false, true])
     func backupFileSizeLimit(encrypted: Bool) throws {
         let box = try Sandbox(scale: Self.fullDiskScale)
-        var arguments = ["backup"]
-        var environment: [String: String] = [:]
-        if encrypted {
-            let keyring = try Keyring.generate()
-            arguments += ["--encrypt-to", keyring.fingerprint]
-            environment["GNUPGHOME"] = keyring.home
-        }
+        let (arguments, environment) = try backupCommand(encrypted: encrypted)
         let run = try PausedRun(box, arguments, pauseAt: nil, environment: environment, fileSizeLimitKiB: 128)
         let result = try #require(run.finish(seconds: 30), "the backup over the file size limit did not end within 30 s (killed)")
         #expect(result.exitCode == 1, "\(result.termination) \(result.stderr)")

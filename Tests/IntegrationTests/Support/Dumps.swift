@@ -29,6 +29,12 @@ extension Sandbox {
         return path
     }
 
+    /// A dump of a schema newer than Synapse's code (`schema_compat_version` 999): a FakeSynapse with
+    /// `maxCompat: 88` refuses it, as Synapse does.
+    func newerSchemaDump() throws -> String {
+        try editedDump(name: "newer.sql") { $0.replacingOccurrences(of: "X\t85\n", with: "X\t999\n") }
+    }
+
     /// A complete dump whose load fails half way (a division by zero before the rooms' data).
     func brokenDump() throws -> String {
         try editedDump(name: "broken.sql") { $0.replacingOccurrences(of: "COPY public.rooms ", with: "SELECT 1/0;\nCOPY public.rooms ") }

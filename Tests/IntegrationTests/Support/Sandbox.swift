@@ -45,6 +45,19 @@ struct Sandbox {
         try write(text, to: configPath, mode: 0o600)
     }
 
+    /// A configuration that reaches PostgreSQL through the stand-in `docker` in binDir and stops and starts
+    /// Synapse as compose services (`/srv/matrix`), with Synapse's health at synapsePort.
+    func writeComposeConfig(synapsePort: Int) throws {
+        try writeConfig(postgres: ["docker: \(binDir)/docker"], extra: """
+        synapse:
+          url: http://127.0.0.1:\(synapsePort)
+          health_timeout: 5
+        services:
+          kind: compose
+          compose_dir: /srv/matrix
+        """)
+    }
+
     struct Result {
         let termination: ChildProcess.Termination
         let stdout: String
