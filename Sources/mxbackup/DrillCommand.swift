@@ -34,6 +34,7 @@ struct DrillCommand: ParsableCommand {
             let path = source.name
             var options = RestoreOperation.Options(source: source)
             options.target = targetDb ?? DatabaseNames.name("drill", of: config.postgres.database, stamp: DatabaseNames.stamp())
+            options.throwaway = true
             options.jobs = config.restoreJobs
             options.maxSchemaVersion = config.settings.synapse.maxSchemaVersion
             options.serverName = config.settings.synapse.serverName

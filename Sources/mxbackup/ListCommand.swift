@@ -31,12 +31,14 @@ struct ListCommand: ParsableCommand {
             let admin = DatabaseAdmin(config.postgres)
             let copies = Result { try SafetyCopies.list(admin, live: config.postgres.database) }
             let scratch = try? SafetyCopies.scratchDatabases(admin, live: config.postgres.database)
+            let clones = CloneRecord.abandoned(directory: config.backupDirectory, live: config.postgres.database)
             let history = History.read(directory: config.backupDirectory)
             let verifications = catalog.entries.map { History.latest(.verify, for: $0.path, in: history) }
             if json {
                 try printJSON(Listing(backups: zip(catalog.entries, verifications).map(ListedBackup.init),
                                       safetyBackups: catalog.safetyBackups.map { ListedBackup($0, nil) },
-                                      safetyCopies: try? copies.get(), scratchDatabases: scratch))
+                                      safetyCopies: try? copies.get(), scratchDatabases: scratch,
+                                      interruptedClones: clones.compactMap { $0.content?.database }))
                 return
             }
             defer {
@@ -60,6 +62,7 @@ struct ListCommand: ParsableCommand {
                 if let leftover = RestoreState.leftoverWarning(directory: config.backupDirectory, database: config.postgres.database) {
                     Console.writeOut(leftover + "\n")
                 }
+                for (path, record) in clones { Console.writeOut("interrupted clone: " + CloneRecord.leftoverLine(record, path: path) + "\n") }
             }
             guard !catalog.entries.isEmpty else {
                 Console.writeOut("no backups in \(config.backupDirectory)\n")
@@ -102,6 +105,8 @@ struct Listing: Encodable {
     var safetyCopies: [SafetyCopy]?
     /// Restores' scratch databases (leftovers unless a restore runs); nil when the server could not be asked.
     var scratchDatabases: [String]?
+    /// Databases interrupted drills and `--target-db` restores created (CloneRecord): `--resume-cleanup` drops them.
+    var interruptedClones: [String]
 }
 
 struct ListedBackup: Encodable {

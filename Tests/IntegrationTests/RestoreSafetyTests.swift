@@ -96,6 +96,28 @@ import Testing
         #expect(try !admin(box).exists(state.scratch))
     }
 
+    /// A drill or a --target-db restore killed half way leaves a database only its own record names: list
+    /// and status say so, the cleanup drops it (and only it), and the same command then succeeds.
+    @Test(arguments: ["drill", "restore"])
+    func aKilledCloneIsListedAndDroppedByTheCleanup(command: String) throws {
+        let box = try Sandbox()
+        let file = try backup(box)
+        let mine = try box.cluster.createDatabase(prefix: box.database + "_drill_mine", fixture: false)
+        let arguments = command == "drill" ? ["drill", file] : ["restore", file, "--target-db", box.database + "_clone"]
+        let run = try PausedRun(box, arguments, pauseAt: "load ")
+        #expect(run.paused(), "\(run.stderr)")
+        _ = run.kill9()
+        let clone = try #require(try admin(box).databases(prefix: box.database + "_").first { $0 != mine }, "no half-loaded clone to clean up")
+        #expect(try box.run(["list"]).stdout.contains("interrupted clone: \(clone)"))
+        #expect(try box.run(["status"]).stdout.contains(clone))
+        let cleanup = try box.run(["restore", "--resume-cleanup"])
+        #expect(cleanup.exitCode == 0 && cleanup.stdout.contains("dropped \(clone)"), "\(cleanup.stdout)\(cleanup.stderr)")
+        #expect(try !admin(box).exists(clone))
+        #expect(try admin(box).exists(mine), "the cleanup dropped a database no run of it created")
+        #expect(try box.run(["restore", "--resume-cleanup"]).stdout.contains("nothing to clean up"))
+        #expect(try box.run(arguments).exitCode == 0)
+    }
+
     // MARK: item 3: a committed restore is never undone
 
     @Test func killAfterARecreateCommittedIsNotUndoneByTheCleanup() throws {

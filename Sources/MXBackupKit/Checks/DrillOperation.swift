@@ -19,7 +19,7 @@ public struct DrillOperation {
 
     /// - Parameter restore: built with `options.target` set to the throwaway database and no services.
     public init(restore: RestoreOperation) {
-        precondition(restore.options.target != nil && restore.services is NoServices, "a drill restores into a throwaway database only")
+        precondition(restore.options.target != nil && restore.options.throwaway && restore.services is NoServices, "a drill restores into a throwaway database only")
         self.restore = restore
     }
 
@@ -42,9 +42,12 @@ public struct DrillOperation {
         if timeline.created.contains(database) {
             Interrupts.shared.critical {
                 timeline.measure("drop \(database)") {
-                    do { try restore.admin.drop(database) } catch {
+                    do {
+                        try restore.admin.drop(database)
+                        timeline.finishClone(database)
+                    } catch {
                         result.ok = false
-                        result.reason = (result.reason.map { $0 + "; " } ?? "") + "could not drop \(database): drop it by hand"
+                        result.reason = (result.reason.map { $0 + "; " } ?? "") + "could not drop \(database): 'mxbackup restore --resume-cleanup' drops it"
                     }
                 }
             }

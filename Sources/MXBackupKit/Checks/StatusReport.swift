@@ -73,6 +73,9 @@ public struct StatusReport: Sendable, Codable {
         if report.lock == nil, let unrecorded = report.scratchDatabases?.filter({ $0 != recorded }), !unrecorded.isEmpty {
             report.warnings.append("\(unrecorded.joined(separator: ", ")) named like a restore's scratch database, but no interrupted restore recorded it: DROP DATABASE it if it is not yours")
         }
+        for (path, record) in CloneRecord.abandoned(directory: directory, live: live) {
+            report.warnings.append(CloneRecord.leftoverLine(record, path: path))
+        }
         if let drill = History.latest(.drill, in: records) {
             report.lastDrill = Drill(time: drill.time, ok: drill.ok, seconds: drill.seconds, reason: drill.reason)
         }

@@ -3,7 +3,8 @@ import Foundation
 /// `mxbackup restore --resume-cleanup`: finishes what a killed restore left, from its state file only.
 /// The strategy that wrote the file reads it back (`RestoreStrategy.resumeCleanup`); the services it
 /// recorded as stopped are started again (exactly those, whatever runs now); the file goes only when
-/// all of that worked. Databases that look like leftovers but are not in the file are named, not dropped.
+/// all of that worked. The databases of interrupted clones and drills go, by their own records
+/// (CloneRecord). Databases that look like leftovers but nothing recorded are named, not dropped.
 public struct RestoreCleanup {
     public let connection: PostgresConnection
     public private(set) var services: ServiceController
@@ -49,6 +50,14 @@ public struct RestoreCleanup {
             }
             for leftover in try admin.databases(prefix: DatabaseNames.prefix("restore", of: connection.database)) where leftover != state?.scratch {
                 actions.append("left alone: \(leftover) looks like a scratch database but no interrupted restore recorded it; DROP DATABASE it yourself if it is not yours")
+            }
+            for (path, record) in CloneRecord.abandoned(directory: directory, live: connection.database) {
+                if let record {
+                    FaultPoint.reached("cleanup: drop an interrupted clone")
+                    try admin.drop(record.database)
+                    actions.append("dropped \(record.database), left half loaded by an interrupted \(record.command)")
+                }
+                unlink(path)
             }
             for leftover in BackupDirectory.removeAbandonedPartials(directory) {
                 actions.append("removed \(leftover), left by an interrupted run")

@@ -23,6 +23,8 @@ public struct RestoreOperation {
         public var jobs = 1
         /// `--services none` given on the command line: the operator knows Synapse is not controlled.
         public var servicesNoneExplicit = false
+        /// A drill: the clone is dropped by the caller after its checks, so its record stays until then.
+        public var throwaway = false
 
         public init(source: BackupSource) { self.source = source }
     }
@@ -74,7 +76,14 @@ public struct RestoreOperation {
         public var rolledBack = false
         /// Databases this run created (set right after CREATE DATABASE succeeded): the only ones it may drop.
         public internal(set) var created: Set<String> = []
+        /// The records of clones this run is creating (CloneRecord), by database, until each is finished.
+        var cloneRecords: [String: CloneRecord] = [:]
         public init() {}
+
+        /// A clone is finished (kept as the result, or dropped): its record goes.
+        func finishClone(_ database: String) {
+            cloneRecords.removeValue(forKey: database)?.finish()
+        }
         @discardableResult
         public func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
             FaultPoint.reached(name)

@@ -132,9 +132,12 @@ public struct RollbackOperation: ResumableRestore {
             return try PostgresClient(admin.connection).scalar("SELECT count(*) FROM pg_namespace WHERE nspname = \(SQL.literal(name))", database: state.live) == "1"
         }
         let what = schemas ? "schema public in \(state.live)" : state.live
+        let happened = "the rollback had happened: \(what) is the safety copy \(state.scratch) again; what it replaced is kept as \(state.parked)"
         switch state.phase {
-        case .committed, .swapping where try exists(state.parked):
-            return ["the rollback had happened: \(what) is the safety copy \(state.scratch) again; what it replaced is kept as \(state.parked)"]
+        case .committed:
+            return [happened]
+        case .swapping where try exists(state.parked):
+            return [happened]
         case .creating, .loading, .stopping, .swapping, .inPlace, .recreating:
             return ["the rollback had not renamed anything: \(what) is as it was"]
         case .rollingBack where try exists(state.parked):

@@ -12,8 +12,11 @@ enum FaultMatrix {
     static let full = environment["MXBACKUP_FAULT_FULL"] == "1"
     /// Cases per operation in the sample.
     static let sample = environment["MXBACKUP_FAULT_SAMPLE"].flatMap { Int($0) } ?? 2
+    /// Only these operations (comma-separated names as in the report); all when unset.
+    static let only = environment["MXBACKUP_FAULT_OPERATIONS"].map { Set($0.split(separator: ",").map(String.init)) }
 
     static func run(_ scenario: FaultScenario, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        if let only, !only.contains(scenario.operation) { return }
         print("fault matrix: \(scenario.operation): seed \(seed) (MXBACKUP_FAULT_SEED), \(full ? "full matrix" : "sample of \(sample)")")
         let (steps, completed) = try learn(scenario, sourceLocation: sourceLocation)
         let moments = (scenario.atSteps ? steps : []).map { key in (key, { (world: FaultWorld) in Interruption.Moment.step(pausePrefix(key, world)) }) }
