@@ -51,6 +51,15 @@ enum MaintenanceFaults {
                       arguments: { _ in ["restore", "--resume-cleanup"] }),
         FaultScenario(operation: "resume-cleanup after a killed recreate", synapse: true, prepare: killedRestore("recreate", at: "load "),
                       arguments: { _ in ["restore", "--resume-cleanup"] }),
+        FaultScenario(operation: "resume-cleanup after a killed drill",
+                      prepare: { world in
+                          try world.must(["backup"])
+                          let outcome = try Interruption.run(world.box, ["drill", "--latest"], at: .step("load "), signal: SIGKILL)
+                          guard case .ended = outcome, !CloneRecord.abandoned(directory: world.box.backupDir, live: world.live).isEmpty else {
+                              throw MXError.failed("the drill killed at 'load ' left no clone record to clean up")
+                          }
+                      },
+                      arguments: { _ in ["restore", "--resume-cleanup"] }),
     ]
 }
 
