@@ -68,7 +68,10 @@ public struct BackupCatalog: Sendable {
                   attributes[.type] as? FileAttributeType == .typeRegular else { continue }
             let modified = attributes[.modificationDate] as? Date ?? Date.distantPast
             if name.hasSuffix(".partial") {
-                if BackupName.parse(String(name.dropLast(".partial".count))) != nil { partials.append((path, modified)) }
+                let stem = String(name.dropLast(".partial".count))
+                // A backup's, or its manifest's (written .partial, then renamed, by backup and adopt).
+                let manifestOf = stem.hasSuffix(".manifest.json") ? String(stem.dropLast(".manifest.json".count)) + ".sql" : nil
+                if BackupName.parse(stem) != nil || manifestOf.flatMap(BackupName.parse) != nil { partials.append((path, modified)) }
                 continue
             }
             if name.hasSuffix(".manifest.json") {
