@@ -3,7 +3,7 @@ import Foundation
 /// The effective configuration: every key resolved from the highest source that sets it.
 ///
 /// Precedence, highest first: command-line flags, the YAML file, MXBACKUP_* secrets in the environment,
-/// `--env-file` (legacy .env), `--homeserver-config` (Synapse's database.args), the libpq variables
+/// `--env-file` (legacy .env, or the file's `legacy.env_file`), `--homeserver-config` (Synapse's database.args), the libpq variables
 /// (PGHOST …), built-in defaults. Explicit beats ambient: the PG* variables may be set for another purpose.
 public struct Configuration: Sendable {
     public struct Resolved: Sendable {
@@ -60,9 +60,10 @@ public struct Configuration: Sendable {
         // The .env is named by --env-file, else by the file's legacy.env_file (relative to the file's directory).
         var envFile = sources.envFile
         if let configFile, case .string(let named)? = file?["legacy.env_file"] {
-            let resolved = named.hasPrefix("/") ? named : ((configFile as NSString).deletingLastPathComponent as NSString).appendingPathComponent(named)
-            file?["legacy.env_file"] = .string((resolved as NSString).standardizingPath)
-            envFile = envFile ?? (resolved as NSString).standardizingPath
+            let joined = named.hasPrefix("/") ? named : ((configFile as NSString).deletingLastPathComponent as NSString).appendingPathComponent(named)
+            let resolved = (joined as NSString).standardizingPath
+            file?["legacy.env_file"] = .string(resolved)
+            envFile = envFile ?? resolved
         }
         if let path = envFile { layers.append(try LegacyEnvFile.load(path: path, environment: environment)) }
         layers.append(.secretEnvironment(environment))
