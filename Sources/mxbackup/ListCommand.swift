@@ -72,7 +72,7 @@ struct ListCommand: ParsableCommand {
             for (entry, verify) in zip(catalog.entries, verifications) {
                 let verified = verify.map { $0.ok ? ($0.date.map(Format.localTime) ?? "yes") : "FAILED" } ?? "-"
                 rows.append([Format.localTime(entry.created), Format.bytes(entry.size), entry.compression.rawValue,
-                             entry.manifest?.encryption.mode ?? (entry.encrypted ? "gpg" : "none"),
+                             entry.encryptionDescription,
                              entry.isLegacy ? "legacy (none)" : "yes", verified, entry.path])
             }
             let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -109,38 +109,67 @@ struct Listing: Encodable {
     var interruptedClones: [String]
 }
 
+/// The same keys for every file: what a legacy file lacks is null (or false), never missing.
 struct ListedBackup: Encodable {
     var file: String
     var created: String
     var size: Int64
     var compression: String
     var encrypted: Bool
+    /// "gpg" or "none", as the text listing says.
     var encryption: String
+    /// Fingerprints it is encrypted to; null when not known (legacy, symmetric, unencrypted).
+    var recipients: [String]?
     var legacy: Bool
     var manifest: String?
     var sha256: String?
     var serverName: String?
     var schemaVersion: Int?
-    /// The last verify's verdict; nil when never verified.
-    var verified: Bool?
+    /// The last verify's verdict; false when never verified.
+    var verified: Bool
     var verifiedAt: String?
     /// "safety" for a restore's safety backup.
     var purpose: String?
 
     init(_ entry: BackupEntry, _ verify: HistoryRecord?) {
-        verified = verify?.ok
+        verified = verify?.ok ?? false
         verifiedAt = verify?.time
         file = entry.path
         created = Format.iso8601(entry.created)
         size = entry.size
         compression = entry.compression.rawValue
         encrypted = entry.encrypted
-        encryption = entry.manifest?.encryption.mode ?? (entry.encrypted ? "gpg" : "none")
+        encryption = entry.encryption
+        recipients = entry.recipients
         legacy = entry.isLegacy
         manifest = entry.manifestPath
         sha256 = entry.manifest?.file.sha256
         serverName = entry.manifest?.serverName
         schemaVersion = entry.manifest?.schemaVersion
         purpose = entry.kind == .safety ? Manifest.safetyPurpose : nil
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case file, created, size, compression, encrypted, encryption, recipients, legacy, manifest, sha256, serverName, schemaVersion, verified, verifiedAt, purpose
+    }
+
+    /// Written by hand because the synthesized encoder leaves nil keys out.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(file, forKey: .file)
+        try c.encode(created, forKey: .created)
+        try c.encode(size, forKey: .size)
+        try c.encode(compression, forKey: .compression)
+        try c.encode(encrypted, forKey: .encrypted)
+        try c.encode(encryption, forKey: .encryption)
+        try c.encode(recipients, forKey: .recipients)
+        try c.encode(legacy, forKey: .legacy)
+        try c.encode(manifest, forKey: .manifest)
+        try c.encode(sha256, forKey: .sha256)
+        try c.encode(serverName, forKey: .serverName)
+        try c.encode(schemaVersion, forKey: .schemaVersion)
+        try c.encode(verified, forKey: .verified)
+        try c.encode(verifiedAt, forKey: .verifiedAt)
+        try c.encodeIfPresent(purpose, forKey: .purpose)
     }
 }

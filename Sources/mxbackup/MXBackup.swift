@@ -12,7 +12,7 @@ struct MXBackup: ParsableCommand {
         verify / failed drill, 128+N stopped by signal N.
         """,
         version: MXBackupVersion.current,
-        subcommands: [BackupCommand.self, RestoreCommand.self, RollbackCommand.self, VerifyCommand.self, DrillCommand.self, PushCommand.self, FetchCommand.self, DoctorCommand.self, StatusCommand.self, ListCommand.self, PruneCommand.self, ConfigCommand.self, InitCommand.self]
+        subcommands: [BackupCommand.self, AdoptCommand.self, RestoreCommand.self, RollbackCommand.self, VerifyCommand.self, DrillCommand.self, PushCommand.self, FetchCommand.self, DoctorCommand.self, StatusCommand.self, ListCommand.self, PruneCommand.self, ConfigCommand.self, InitCommand.self]
     )
 }
 

@@ -9,7 +9,7 @@ struct PruneCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Keep backups younger than N days (retention.keep_days).") var keepDays: Int?
+    @Option(help: "Keep what find -mtime +N -delete kept: delete at (N+1)x24h (retention.keep_days).") var keepDays: Int?
     @Option(help: "Keep the N newest backups (retention.keep_last).") var keepLast: Int?
     @Option(help: "Keep the newest backup of each of the last N days (retention.keep_daily).") var keepDaily: Int?
     @Option(help: "Keep the newest backup of each of the last N weeks (retention.keep_weekly).") var keepWeekly: Int?

@@ -45,7 +45,7 @@ struct PushCommand: ParsableCommand {
         let manifest = try Manifest.read(manifestPath)
         // prune must not delete the file while it is read; prune works only in the backup directory, so a
         // file elsewhere (another machine's directory, a copy) needs no lock, and that directory may not exist.
-        let inBackupDirectory = Self.canonical((path as NSString).deletingLastPathComponent) == Self.canonical(config.backupDirectory)
+        let inBackupDirectory = BackupDirectory.holds(path, directory: config.backupDirectory)
         let lock = inBackupDirectory
             ? try OperationLock(directory: config.backupDirectory, connection: config.postgres, command: commandLineForRecords, databaseLock: false)
             : nil
@@ -57,10 +57,5 @@ struct PushCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         console.info("pushed \(manifest.file.name) to \(store.description) in \(Format.duration(seconds))")
         return seconds
-    }
-
-    /// A directory with symlinks resolved, for comparing two spellings of one directory.
-    private static func canonical(_ directory: String) -> String {
-        URL(fileURLWithPath: directory.isEmpty ? "." : directory).resolvingSymlinksInPath().standardizedFileURL.path
     }
 }

@@ -99,6 +99,29 @@ import Testing
         #expect(result.stdout.contains("port: \(TestCluster.shared.port)  # from \(box.configPath)"))
     }
 
+    /// A configuration file can name the scripts' .env (legacy.env_file), relative to its own directory;
+    /// what mxbackup does not use of it is said by config and doctor.
+    @Test func legacyEnvFileKeyIsRelativeToTheConfigFileAndItsUnusedVariablesAreNoted() throws {
+        let box = try Sandbox(fixture: false)
+        let deployment = box.root + "/deploy"
+        try FileManager.default.createDirectory(atPath: deployment, withIntermediateDirectories: true)
+        try write("BACKUP_RETENTION_DAYS=5\nSYNAPSE_SERVER_NAME=matrix.example.org\nRCLONE_REMOTE=b2\nDOMAIN=example.org\n", to: deployment + "/.env", mode: 0o600)
+        try box.writeConfig(extra: "legacy:\n  env_file: deploy/.env")
+        let elsewhere = try makeTemporaryDirectory("mxbackup-cwd")
+        let shown = try ProcessRunner.run(ProcessSpec("bash", ["-c", "cd '\(elsewhere)' && exec '\(Sandbox.binary)' config"], environment: ["MXBACKUP_CONFIG": box.configPath]))
+        #expect(shown.termination.succeeded, "\(shown.stderr)")
+        #expect(shown.text.contains("keep_days: 5  # from \(deployment)/.env"), "\(shown.text)")
+        #expect(shown.text.contains("server_name: 'matrix.example.org'  # from \(deployment)/.env"))
+        #expect(shown.text.contains("env_file: '\(deployment)/.env'  # from \(box.configPath)"))
+        #expect(shown.text.contains("# note: \(deployment)/.env:3: RCLONE_REMOTE is not used by mxbackup"))
+        #expect(shown.text.contains("# note: \(deployment)/.env:4: DOMAIN is not used by mxbackup"))
+        let doctor = try box.run(["doctor", "--json"])
+        let checks = try #require(try JSONSerialization.jsonObject(with: Data(doctor.stdout.utf8)) as? [[String: Any]])
+        let notes = checks.filter { $0["name"] as? String == "not used" }
+        #expect(notes.map { $0["status"] as? String } == ["warn", "ok"], "\(doctor.stdout)")
+        #expect((notes.first?["detail"] as? String)?.contains("RCLONE_REMOTE") == true)
+    }
+
     @Test func initWritesAPrivateTemplateThatLoads() throws {
         let box = try Sandbox(fixture: false)
         let path = box.root + "/new.yaml"

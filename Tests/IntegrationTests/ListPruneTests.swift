@@ -22,6 +22,30 @@ import Testing
         #expect(table.stdout.contains("legacy (none)") && table.stdout.contains("3 backups"), "\(table.stdout)")
     }
 
+    /// A script reading `list --json` finds the same keys on every backup, and one word for encryption.
+    @Test func listGivesLegacyAndOwnFilesTheSameKeysAndOneEncryptionVocabulary() throws {
+        let box = try Sandbox()
+        let keyring = try Keyring.generate()
+        let legacy = try box.legacyBackup(name: "synapse_db_20240102_030000.sql.gz", in: box.backupDir, encryptTo: keyring)
+        try box.writeConfig(extra: "gpg:\n  recipients: [\(keyring.fingerprint)]")
+        #expect(try box.run(["backup"], environment: ["GNUPGHOME": keyring.home]).exitCode == 0)
+        let result = try box.run(["list", "--json"], environment: ["GNUPGHOME": keyring.home])
+        let listing = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let entries = try #require(listing["backups"] as? [[String: Any]])
+        #expect(entries.count == 2)
+        let (own, old) = (entries[0], entries[1])
+        #expect(Set(own.keys) == Set(old.keys), "\(own.keys) vs \(old.keys)")
+        for key in ["sha256", "manifest", "verified", "recipients", "server_name", "schema_version"] { #expect(old.keys.contains(key), "\(key)") }
+        #expect(old["file"] as? String == legacy)
+        #expect(old["sha256"] is NSNull && old["manifest"] is NSNull && old["verified"] as? Bool == false)
+        #expect(own["verified"] as? Bool == false && own["sha256"] is String)
+        #expect(own["encryption"] as? String == "gpg" && old["encryption"] as? String == "gpg")
+        #expect(own["recipients"] as? [String] == [keyring.fingerprint] && old["recipients"] is NSNull)
+        let table = try box.run(["list"], environment: ["GNUPGHOME": keyring.home])
+        #expect(!table.stdout.contains("recipients"), "\(table.stdout)")
+        #expect(table.stdout.contains("gpg to \(keyring.fingerprint.suffix(16))"), "\(table.stdout)")
+    }
+
     @Test func pruneAppliesRetentionButNeverTheNewestVerifiedBackup() throws {
         let box = try Sandbox()
         let legacy = try box.legacyBackup(name: "synapse_db_20240101_030000.sql.gz", in: box.backupDir)

@@ -22,7 +22,31 @@ import Testing
         #expect(layer["retention.keep_days"] == .int(7))
         #expect(layer["telegram.bot_token"] == nil)
         #expect(layer["telegram.chat_id"] == .string("-100123"))
-        #expect(layer.entries.count == 5)
+        #expect(layer["synapse.server_name"] == .string("example.org"))
+        #expect(layer.entries.count == 6)
+    }
+
+    @Test func variablesMXBackupDoesNotUseGetANoteEach() throws {
+        let layer = try LegacyEnvFile.parse("POSTGRES_DB=synapse\nRCLONE_REMOTE=b2\nDOMAIN=example.org\nSYNAPSE_REPORT_STATS=no\n",
+                                            path: "/x/.env", loose: false)
+        #expect(layer.notes.map(\.text).map { $0.prefix(while: { $0 != " " }) } == ["/x/.env:2:", "/x/.env:3:", "/x/.env:4:"])
+        #expect(layer.notes[0].lostFunction && layer.notes[0].text.contains("RCLONE_REMOTE is not used by mxbackup: the scripts copied backups offsite with rclone"))
+        #expect(!layer.notes[1].lostFunction && layer.notes[1].text.contains("DOMAIN is not used by mxbackup"))
+        #expect(layer.notes[2].text == "/x/.env:4: SYNAPSE_REPORT_STATS is not used by mxbackup")
+        let config = try Configuration(layers: [.defaults, layer], configFile: nil)
+        #expect(config.notes == layer.notes)
+        #expect(config.rendered().contains("# note: /x/.env:2: RCLONE_REMOTE is not used by mxbackup"))
+    }
+
+    /// The scripts' token was for their upload: alone it does not turn status messages on (which would
+    /// warn after every command whenever Telegram cannot be reached).
+    @Test func aBotTokenOnlyFromTheEnvFileDoesNotSwitchNotificationsOn() throws {
+        let env = try LegacyEnvFile.parse("TELEGRAM_BOT_TOKEN=123:abc\nTELEGRAM_CHAT_ID=-100\n", path: "/x/.env", loose: false)
+        #expect(try Configuration(layers: [.defaults, env], configFile: nil).settings.telegram.notify == false)
+        let asked = ConfigLayer(origin: "/x/mxbackup.yaml", values: ["telegram.notify": .bool(true)])
+        #expect(try Configuration(layers: [.defaults, env, asked], configFile: nil).settings.telegram.notify == true)
+        let ownToken = ConfigLayer(origin: "/x/mxbackup.yaml", values: ["telegram.bot_token": .string("123:abc"), "telegram.chat_id": .string("-100")])
+        #expect(try Configuration(layers: [.defaults, ownToken], configFile: nil).settings.telegram.notify == true)
     }
 
     @Test func legacyEnvFileIsReadAsComposeReadsIt() throws {

@@ -19,7 +19,21 @@ import Testing
     @Test func keepDaysKeepsEverythingYoungerThanTheCutoff() {
         let dates = nightly(now: now)
         let kept = RetentionPolicy(keepDays: 7).reasons(for: dates, now: now, calendar: calendar).filter { !$0.isEmpty }.count
-        #expect(kept == 8)  // 7 nightlies inside 7 days (the 8th is 7 days + 1 h old) + the extra one
+        #expect(kept == 9)  // 8 nightlies inside 8×24 h (find -mtime +7 deletes the 9th, 8 days + 1 h old) + the extra one
+    }
+
+    /// `find -mtime +N` deletes a file whose age in whole days, rounded down, exceeds N: at (N+1)×24 h
+    /// exactly, and not a second before. keep_days N keeps exactly what it kept.
+    @Test func keepDaysDeletesExactlyWhatFindMtimePlusNDeleted() {
+        for days in [0, 1, 7] {
+            let limit = Double(days + 1) * 86400
+            let ages = [0, Double(days) * 86400, Double(days) * 86400 + 3600, limit - 1, limit, limit + 1]
+            let dates = ages.map { now.addingTimeInterval(-$0) }
+            let kept = RetentionPolicy(keepDays: days).reasons(for: dates, now: now, calendar: calendar).map { !$0.isEmpty }
+            let findDeletes = ages.map { (Int($0) / 86400) > days }  // find's rule: floor(age / 24 h) > N
+            #expect(kept == findDeletes.map { !$0 }, "keep_days \(days)")
+            #expect(kept == [true, true, true, true, false, false], "keep_days \(days)")
+        }
     }
 
     @Test func gfsKeepsOnePerPeriod() {

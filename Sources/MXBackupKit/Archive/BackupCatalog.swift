@@ -17,6 +17,19 @@ public struct BackupEntry: Sendable {
     /// A file of the legacy scripts (or any backup without a manifest).
     public var isLegacy: Bool { manifest == nil }
 
+    /// `list`'s one vocabulary for every file, own or legacy, in text and JSON: "gpg" or "none".
+    public var encryption: String { encrypted ? "gpg" : "none" }
+    /// The keys it is encrypted to, when its manifest says (a legacy file's are unknown until adopted).
+    public var recipients: [String]? {
+        guard let info = manifest?.encryption, info.mode == "recipients" else { return nil }
+        return info.recipients
+    }
+    /// The encryption with what is known of it: "gpg", "gpg to 0123456789ABCDEF", "gpg passphrase", "none".
+    public var encryptionDescription: String {
+        if let recipients { return "gpg to " + recipients.map { String($0.suffix(16)) }.joined(separator: ",") }
+        return manifest?.encryption.mode == "symmetric" ? "gpg passphrase" : encryption
+    }
+
     /// Seconds since `created`, never negative.
     public func age(now: Date = Date()) -> Double { max(0, now.timeIntervalSince(created)) }
 
@@ -55,7 +68,10 @@ public struct BackupCatalog: Sendable {
                   attributes[.type] as? FileAttributeType == .typeRegular else { continue }
             let modified = attributes[.modificationDate] as? Date ?? Date.distantPast
             if name.hasSuffix(".partial") {
-                if BackupName.parse(String(name.dropLast(".partial".count))) != nil { partials.append((path, modified)) }
+                let stem = String(name.dropLast(".partial".count))
+                // A backup's, or its manifest's (written .partial, then renamed, by backup and adopt).
+                let manifestOf = stem.hasSuffix(".manifest.json") ? String(stem.dropLast(".manifest.json".count)) + ".sql" : nil
+                if BackupName.parse(stem) != nil || manifestOf.flatMap(BackupName.parse) != nil { partials.append((path, modified)) }
                 continue
             }
             if name.hasSuffix(".manifest.json") {

@@ -47,4 +47,14 @@ public enum BackupDirectory {
         }.map { (path as NSString).appendingPathComponent($0) }
          .filter { FileSink.isAbandoned($0) && unlink($0) == 0 }
     }
+
+    /// A directory with symlinks resolved, for comparing two spellings of one directory.
+    public static func canonical(_ directory: String) -> String {
+        URL(fileURLWithPath: directory.isEmpty ? "." : directory).resolvingSymlinksInPath().standardizedFileURL.path
+    }
+
+    /// Whether the file lies directly in `directory` (however either is spelled).
+    public static func holds(_ path: String, directory: String) -> Bool {
+        canonical((path as NSString).deletingLastPathComponent) == canonical(directory)
+    }
 }

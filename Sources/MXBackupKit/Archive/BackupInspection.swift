@@ -14,6 +14,9 @@ public struct BackupInspection: Sendable {
     public var schemaVersion: Int?
     public var schemaCompatVersion: Int?
     public var serverName: String?
+    /// From pg_dump's header comments (read only by a full read).
+    public var dumpedFrom: String? = nil
+    public var dumpedBy: String? = nil
     /// The whole file was read and checked; false when the facts come from the manifest and the file is
     /// checked while it loads (`opened`).
     public var fullyRead = true
@@ -94,6 +97,7 @@ public struct BackupInspection: Sendable {
             path: path, layers: reader.layers, sha256: digest.sha256, size: digest.size, manifest: manifest,
             sqlBytes: scanner.bytes, tableRows: scanner.tableRows, maxStreamOrdering: scanner.maxStreamOrdering,
             schemaVersion: scanner.schemaVersion, schemaCompatVersion: scanner.schemaCompatVersion,
-            serverName: scanner.firstUserID.flatMap(BackupOperation.serverName(of:)) ?? manifest?.serverName)
+            serverName: scanner.firstUserID.flatMap(BackupOperation.serverName(of:)) ?? manifest?.serverName,
+            dumpedFrom: scanner.dumpedFrom, dumpedBy: scanner.dumpedBy)
     }
 }

@@ -40,6 +40,7 @@ public struct Doctor {
         checkBackupDirectory()
         checkEncryption()
         checkFiles()
+        checkNotes()
         checkHistory()
         checkSynapse()
         // Details quote other programs (psql, gpg, HTTP answers), which may echo what they were given.
@@ -160,6 +161,13 @@ public struct Doctor {
         }
         let loose = Secrets.looseness(file) != nil
         add("configuration file", loose ? .warn : .ok, "\(file), mode \(Secrets.mode(file))", fix: "chmod 600 \(file)")
+    }
+
+    /// What the scripts' .env sets that mxbackup does not use: said, not passed over.
+    private mutating func checkNotes() {
+        for note in config.notes {
+            add("not used", note.lostFunction ? .warn : .ok, note.text, fix: "configure the replacement named above, or remove the variable if nothing else uses it")
+        }
     }
 
     private mutating func checkHistory() {

@@ -71,6 +71,7 @@ public struct ConfigKey: Sendable, Hashable {
         ConfigKey(path: "telegram.idle_timeout_s", type: .int, defaultValue: .int(120)),
         ConfigKey(path: "telegram.notify", type: .bool, defaultValue: .bool(true)),
         ConfigKey(path: "telegram.failure_chat_id", type: .string, defaultValue: nil),
+        ConfigKey(path: "legacy.env_file", type: .string, defaultValue: nil),
     ]
 
     public static func named(_ path: String) -> ConfigKey? { all.first { $0.path == path } }

@@ -13,6 +13,10 @@ public struct ConfigLayer: Sendable {
     /// Where the values came from, for `mxbackup config` and error messages ("flag", "/etc/mxbackup/mxbackup.yaml").
     public var origin: String
     public var entries: [String: Entry] = [:]
+    /// The scripts' `.env`: its values are the old deployment's, which some defaults treat apart.
+    public var isLegacyEnvFile = false
+    /// One line each about what the source sets that mxbackup does not use, for `config` and `doctor`.
+    public var notes: [ConfigNote] = []
 
     public init(origin: String, values: [String: ConfigValue] = [:]) {
         self.origin = origin
@@ -56,6 +60,13 @@ public struct ConfigLayer: Sendable {
         }
         return layer
     }
+}
+
+/// Something a source sets that mxbackup does not use: said by `config` and `doctor`, not passed over.
+public struct ConfigNote: Sendable, Equatable {
+    public var text: String
+    /// Something the old setup did that mxbackup will not do as configured (a warning in doctor).
+    public var lostFunction: Bool
 }
 
 /// File-system checks shared by every source that reads secrets from a file.

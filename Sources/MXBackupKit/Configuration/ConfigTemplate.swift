@@ -75,8 +75,11 @@ public enum ConfigTemplate {
       retries: 5                    # attempts per call; 429 waits retry_after, 5xx/timeouts back off
       retry_delay_ms: 1000          # first backoff, doubled each time
       idle_timeout_s: 120           # a call is given up (and cancelled) after this long with no byte moving; slow uploads that move are never cut off
-      notify: true                  # a status message after backup, push, restore, rollback, drill
+      notify: true                  # a status message after backup, push, restore, rollback, drill (a bot token only from the .env does not switch them on: set notify: true)
       # failure_chat_id: "-100987"  # failures go here instead
+
+    legacy:                         # the old backup scripts' deployment
+      # env_file: /opt/matrix/.env  # their .env (as --env-file): POSTGRES_*, GPG_RECIPIENT, BACKUP_RETENTION_DAYS, TELEGRAM_*, SYNAPSE_SERVER_NAME; relative to this file's directory
 
     """
 }

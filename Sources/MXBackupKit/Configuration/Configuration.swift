@@ -3,12 +3,14 @@ import Foundation
 /// The effective configuration: every key resolved from the highest source that sets it.
 ///
 /// Precedence, highest first: command-line flags, the YAML file, MXBACKUP_* secrets in the environment,
-/// `--env-file` (legacy .env), `--homeserver-config` (Synapse's database.args), the libpq variables
+/// `--env-file` (legacy .env, or the file's `legacy.env_file`), `--homeserver-config` (Synapse's database.args), the libpq variables
 /// (PGHOST …), built-in defaults. Explicit beats ambient: the PG* variables may be set for another purpose.
 public struct Configuration: Sendable {
     public struct Resolved: Sendable {
         public var value: ConfigValue
         public var origin: String
+        /// Taken from the scripts' `.env`.
+        public var fromLegacyEnvFile = false
     }
 
     public struct Sources: Sendable {
@@ -31,6 +33,8 @@ public struct Configuration: Sendable {
     let values: [String: Resolved]
     /// The YAML file that was read, if any.
     public let configFile: String?
+    /// What the sources set that mxbackup does not use (the scripts' RCLONE_*, compose's DOMAIN …).
+    public let notes: [ConfigNote]
     /// The typed settings; everything but `mxbackup config` reads these.
     public let settings: Settings
 
@@ -51,10 +55,20 @@ public struct Configuration: Sendable {
     public static func load(_ sources: Sources, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Configuration {
         var layers: [ConfigLayer] = [.defaults, try .libpqEnvironment(environment)]
         if let path = sources.homeserverConfig { layers.append(try HomeserverConfig.load(path: path)) }
-        if let path = sources.envFile { layers.append(try LegacyEnvFile.load(path: path, environment: environment)) }
-        layers.append(.secretEnvironment(environment))
         let configFile = try locateConfigFile(flag: sources.configFile, environment: environment)
-        if let configFile { layers.append(try YAMLConfigFile.load(path: configFile)) }
+        var file = try configFile.map { try YAMLConfigFile.load(path: $0) }
+        // The .env is named by --env-file, else by the file's legacy.env_file (relative to the file's directory).
+        var envFile = sources.envFile
+        if let configFile, case .string(let named)? = file?["legacy.env_file"] {
+            let joined = named.hasPrefix("/") ? named : ((configFile as NSString).deletingLastPathComponent as NSString).appendingPathComponent(named)
+            let resolved = (joined as NSString).standardizingPath
+            file?["legacy.env_file"] = .string(resolved)
+            envFile = envFile ?? resolved
+        }
+        if let path = envFile { layers.append(try LegacyEnvFile.load(path: path, environment: environment)) }
+        layers.append(.secretEnvironment(environment))
+        if let file { layers.append(file) }
+        if let path = sources.envFile { layers.append(ConfigLayer(origin: "--env-file", values: ["legacy.env_file": .string(path)])) }
         layers += sources.flags.map(\.layer)
         return try Configuration(layers: layers, configFile: configFile)
     }
@@ -67,9 +81,10 @@ public struct Configuration: Sendable {
             if let loose = entry.looseFile {
                 throw MXError.configuration("\(key.path): the secret comes from \(loose), which is readable by group or others (mode \(Secrets.mode(loose))): run chmod 600 \(loose), or move the secret to \(key.name)_file")
             }
-            values[key.path] = Resolved(value: entry.value, origin: layer.origin)
+            values[key.path] = Resolved(value: entry.value, origin: layer.origin, fromLegacyEnvFile: layer.isLegacyEnvFile)
         }
         self.values = values
+        notes = layers.flatMap(\.notes)
         self.configFile = configFile
         self.settings = try Settings(ResolvedValues(values: values))
     }
@@ -125,6 +140,7 @@ public struct Configuration: Sendable {
     /// The effective configuration as YAML, secrets redacted, each value with its source.
     public func rendered() -> String {
         var out = "# effective configuration" + (configFile.map { " (file: \($0))" } ?? " (no configuration file found)") + "\n"
+        for note in notes { out += "# note: \(note.text)\n" }
         var section = ""
         for key in ConfigKey.all {
             if key.section != section {

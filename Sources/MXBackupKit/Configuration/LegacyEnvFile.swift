@@ -5,7 +5,7 @@ import Foundation
 /// (literal), double quotes (escapes, may span lines) or bare values; `#` comments on their own line,
 /// after a closing quote, or after a blank (space or TAB) in a bare value; `$NAME`, `${NAME}`,
 /// `${NAME:-default}` (and `-`, `:?`, `?`, `:+`, `+`) from earlier lines, then the environment; `$$` is `$`.
-/// Only the variables those scripts used are taken; the rest of the file belongs to compose.
+/// Only the variables those scripts used are taken; each other variable gets a note (`config`, `doctor`).
 /// No message quotes a line or a secret's value: they name the file, the line and the variable.
 public enum LegacyEnvFile {
     static let mapping: [String: String] = [
@@ -16,6 +16,14 @@ public enum LegacyEnvFile {
         "BACKUP_RETENTION_DAYS": "retention.keep_days",
         "TELEGRAM_BOT_TOKEN": "telegram.bot_token",
         "TELEGRAM_CHAT_ID": "telegram.chat_id",
+        "SYNAPSE_SERVER_NAME": "synapse.server_name",
+    ]
+
+    /// Variables the scripts or the compose file use that mxbackup does not: each gets its note.
+    static let unused: [String: (what: String, lost: Bool)] = [
+        "RCLONE_REMOTE": ("the scripts copied backups offsite with rclone; mxbackup does not run rclone: set backup.offsite: [telegram], or keep an rclone job of your own", true),
+        "RCLONE_PATH": ("the scripts' rclone destination; mxbackup does not run rclone (see RCLONE_REMOTE)", true),
+        "DOMAIN": ("compose's, for the reverse proxy; mxbackup takes the server name from the backup's users (or SYNAPSE_SERVER_NAME)", false),
     ]
 
     public static func load(path: String, environment: [String: String] = [:]) throws -> ConfigLayer {
@@ -30,9 +38,15 @@ public enum LegacyEnvFile {
 
     static func parse(_ text: String, path: String, loose: Bool, environment: [String: String] = [:]) throws -> ConfigLayer {
         var layer = ConfigLayer(origin: path)
+        layer.isLegacyEnvFile = true
         var reader = EnvFileReader(text: text, path: path, environment: environment)
         while let variable = try reader.next() {
-            guard let key = mapping[variable.name] else { continue }
+            guard let key = mapping[variable.name] else {
+                let known = unused[variable.name]
+                layer.notes.append(ConfigNote(text: "\(path):\(variable.line): \(variable.name) is not used by mxbackup" + (known.map { ": \($0.what)" } ?? ""),
+                                              lostFunction: known?.lost ?? false))
+                continue
+            }
             let place = "\(path):\(variable.line): \(variable.name)"
             switch key {
             case "gpg.recipients":

@@ -80,6 +80,11 @@ public struct Settings: Sendable, Equatable {
         public var failureChatID: String?
     }
 
+    public struct Legacy: Sendable, Equatable {
+        /// The scripts' `.env` the configuration was read with (`legacy.env_file` or `--env-file`).
+        public var envFile: String?
+    }
+
     public var postgres: PostgresConnection
     public var backup: Backup
     public var gpg: GPG
@@ -88,6 +93,7 @@ public struct Settings: Sendable, Equatable {
     public var services: Services
     public var restore: Restore
     public var telegram: Telegram
+    public var legacy: Legacy
 
     /// Every secret's value, for redacting messages that quote other programs.
     public var secrets: [String] {
@@ -129,8 +135,13 @@ extension Settings {
         telegram = Telegram(botToken: try v.optional("telegram.bot_token"), chatID: try v.optional("telegram.chat_id"),
                             apiURL: try v.required("telegram.api_url"), partSize: try v.required("telegram.part_size"),
                             messageIntervalMs: try v.required("telegram.message_interval_ms"), retries: try v.required("telegram.retries"),
-                            retryDelayMs: try v.required("telegram.retry_delay_ms"), idleTimeoutS: try v.required("telegram.idle_timeout_s"), notify: try v.required("telegram.notify"),
+                            retryDelayMs: try v.required("telegram.retry_delay_ms"), idleTimeoutS: try v.required("telegram.idle_timeout_s"),
+                            // The scripts' .env holds a bot token for their upload: it does not by itself ask for
+                            // status messages; telegram.notify set anywhere, or a token from elsewhere, does.
+                            notify: try v.required("telegram.notify")
+                                && (v.values["telegram.bot_token"]?.fromLegacyEnvFile != true || v.origin("telegram.notify") != ConfigLayer.defaults.origin),
                             failureChatID: try v.optional("telegram.failure_chat_id"))
+        legacy = Legacy(envFile: try v.optional("legacy.env_file"))
         try validate(v)
     }
 

@@ -36,7 +36,8 @@ public enum YAMLConfigFile {
             let known = ConfigKey.all.filter { $0.section == section }
             for (keyNode, valueNode) in entries {
                 let name = keyNode.string ?? ""
-                let fileVariant = name.hasSuffix("_file")
+                // `<secret>_file`; `legacy.env_file` is a key of its own.
+                let fileVariant = name.hasSuffix("_file") && !known.contains { $0.name == name }
                 let base = fileVariant ? String(name.dropLast(5)) : name
                 guard let key = known.first(where: { $0.name == base }), !fileVariant || key.type == .secret else {
                     let names = known.flatMap { $0.type == .secret ? [$0.name, $0.name + "_file"] : [$0.name] }

@@ -10,6 +10,9 @@ public final class DumpScanner {
     public private(set) var schemaVersion: Int?
     public private(set) var schemaCompatVersion: Int?
     public private(set) var firstUserID: String?
+    /// The versions pg_dump writes in its header comments, for a manifest made from a file (adopt).
+    public private(set) var dumpedFrom: String?
+    public private(set) var dumpedBy: String?
     /// pg_dump's last line, "-- PostgreSQL database dump complete", was seen.
     public private(set) var complete = false
     public private(set) var bytes: Int64 = 0
@@ -49,6 +52,10 @@ public final class DumpScanner {
             copy = Self.copy(of: table, header: String(decoding: text, as: UTF8.self))
         } else if text.elementsEqual(Self.completeLine) {
             complete = true
+        } else if text.starts(with: Self.dumpedFromPrefix) {
+            dumpedFrom = String(decoding: text.dropFirst(Self.dumpedFromPrefix.count), as: UTF8.self)
+        } else if text.starts(with: Self.dumpedByPrefix) {
+            dumpedBy = String(decoding: text.dropFirst(Self.dumpedByPrefix.count), as: UTF8.self)
         }
     }
 
@@ -81,6 +88,8 @@ public final class DumpScanner {
     }
 
     private static let completeLine = Array("-- PostgreSQL database dump complete".utf8)
+    private static let dumpedFromPrefix = Array("-- Dumped from database version ".utf8)
+    private static let dumpedByPrefix = Array("-- Dumped by pg_dump version ".utf8)
     private static let watched: [String: (column: String, field: Field)] = [
         "public.events": ("stream_ordering", .streamOrdering),
         "public.schema_version": ("version", .schemaVersion),

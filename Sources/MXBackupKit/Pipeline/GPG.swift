@@ -62,6 +62,25 @@ public struct GPG: Sendable {
         return fingerprints
     }
 
+    /// How a message was encrypted, from its first bytes (its session-key packets, listed without
+    /// decrypting anything): "symmetric", or "recipients" with each key's primary fingerprint where this
+    /// keyring has the key, else the key id the message names.
+    public func encryptionInfo(head: Data) throws -> Manifest.EncryptionInfo {
+        let listing = try ProcessRunner.run(spec(["--list-only", "--list-packets"]), input: head)
+        var recipients: [String] = []
+        for line in listing.text.split(separator: "\n") where line.hasPrefix(":pubkey enc packet:") {
+            guard let keyID = line.components(separatedBy: "keyid ").last.map({ $0.trimmingCharacters(in: .whitespaces) }), !keyID.isEmpty else { continue }
+            let key = try ProcessRunner.run(spec(["--with-colons", "--list-keys", "--", keyID]))
+            let fingerprint = key.termination.succeeded
+                ? key.text.split(separator: "\n").first { $0.hasPrefix("fpr:") }?.split(separator: ":", omittingEmptySubsequences: false).dropFirst(9).first.map(String.init)
+                : nil
+            recipients.append(fingerprint ?? keyID)
+        }
+        if !recipients.isEmpty { return .init(mode: "recipients", recipients: recipients) }
+        if listing.text.contains(":symkey enc packet:") { return .init(mode: "symmetric", recipients: []) }
+        throw MXError.refused("gpg lists no session key in the encrypted file: it is not an OpenPGP message mxbackup can read")
+    }
+
     func encryptArguments(_ encryption: Encryption) -> [String] {
         switch encryption {
         case .none:

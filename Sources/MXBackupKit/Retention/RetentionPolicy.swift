@@ -1,6 +1,7 @@
 import Foundation
 
-/// Which backups `prune` keeps: by age (`keep_days`, the legacy BACKUP_RETENTION_DAYS) and/or
+/// Which backups `prune` keeps: by age (`keep_days`, the legacy BACKUP_RETENTION_DAYS, with the meaning
+/// of the scripts' `find -mtime +N -delete`) and/or
 /// grandfather-father-son (`keep_last`, `keep_daily`, `keep_weekly`, `keep_monthly`). A backup is kept
 /// if any rule keeps it. Calendar buckets use local time.
 public struct RetentionPolicy: Sendable, Equatable {
@@ -28,8 +29,12 @@ public struct RetentionPolicy: Sendable, Equatable {
             for index in newestFirst.prefix(keepLast) { reasons[index].append("last \(keepLast)") }
         }
         if let keepDays {
-            let cutoff = now.addingTimeInterval(-Double(keepDays) * 86400)
-            for index in dates.indices where dates[index] >= cutoff { reasons[index].append("younger than \(keepDays) days") }
+            // As the scripts' `find -mtime +N -delete`: find counts whole 24 h periods, rounded down, so it
+            // deletes a file once it is (N+1)×24 h old, and keeps everything younger.
+            let limit = Double(keepDays + 1) * 86400
+            for index in dates.indices where now.timeIntervalSince(dates[index]) < limit {
+                reasons[index].append("keep_days \(keepDays): younger than \(keepDays + 1)×24h")
+            }
         }
         let buckets: [(Int?, String, (Date) -> String)] = [
             (keepDaily, "daily", { d in

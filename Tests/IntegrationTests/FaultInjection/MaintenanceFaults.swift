@@ -2,7 +2,7 @@ import Foundation
 import MXBackupKit
 import Testing
 
-/// Scenario table: rollback, drill, prune, push, fetch, and `restore --resume-cleanup` itself (after a
+/// Scenario table: rollback, drill, prune, push, fetch, adopt, and `restore --resume-cleanup` itself (after a
 /// swap and after a recreate that were killed, the cleanup is interrupted, then run again).
 enum MaintenanceFaults {
     /// A restore killed with SIGKILL at `step`, leaving its state file for the cleanup.
@@ -47,6 +47,14 @@ enum MaintenanceFaults {
                       },
                       arguments: { _ in ["fetch", "--from", "telegram", "latest"] }, rerunsWhenDone: false,
                       produced: { $0.backups.count == 1 ? nil : "the backup was not fetched" }),
+        FaultScenario(operation: "adopt",
+                      prepare: { world in _ = try world.box.legacyBackup(name: "synapse_db_20240101_030000.sql.gz", in: world.box.backupDir) },
+                      arguments: { _ in ["adopt", "--all"] },
+                      produced: { world in
+                          guard let file = world.backups.first else { return "the legacy backup is gone" }
+                          let manifest = try? Manifest.read(Manifest.path(forBackup: file))
+                          return manifest?.file.sha256 == (try? SHA256Hasher.hex(of: file)) && manifest != nil ? nil : "\(file) has no manifest matching it"
+                      }),
         FaultScenario(operation: "resume-cleanup after a killed swap", synapse: true, prepare: killedRestore("swap", at: "start Synapse"),
                       arguments: { _ in ["restore", "--resume-cleanup"] }),
         FaultScenario(operation: "resume-cleanup after a killed recreate", synapse: true, prepare: killedRestore("recreate", at: "load "),
