@@ -133,6 +133,12 @@ public struct RestoreOperation {
         if let tables, liveExists {
             let missing = try tables.sorted().filter { try PostgresClient(connection).scalar("SELECT to_regclass(\(SQL.literal(SQL.qualified($0)))) IS NOT NULL") != "t" }
             check("tables in \(live)", missing.isEmpty, missing.isEmpty ? tables.sorted().joined(separator: ", ") : "\(missing.joined(separator: ", ")) not found in \(live)")
+            // TRUNCATE refuses a table other tables' foreign keys point at. Emptying those too unasked would
+            // replace rows the operator did not name, so the restore is refused with the list to give.
+            let referencing = try referencingTables(tables)
+            let bare = { (name: String) in name.hasPrefix("public.") ? String(name.dropFirst(7)) : name }
+            check("foreign keys into the tables", referencing.isEmpty, referencing.isEmpty ? "no other table references them"
+                  : "\(referencing.map(bare).joined(separator: ", ")) reference\(referencing.count == 1 ? "s" : "") \(tables.sorted().map(bare).joined(separator: ", ")) by foreign key, so their rows must be replaced in the same transaction: restore them together with --tables \((options.tables ?? []).joined(separator: ",")),\(referencing.map(bare).joined(separator: ","))")
         }
         if stopsSynapse, let unavailable = services.unavailable {
             check("service control", false, unavailable)
@@ -230,6 +236,18 @@ public struct RestoreOperation {
         return RestorePlan(inspection: inspection, checks: checks, live: live, liveExists: liveExists, target: target,
                            scratch: scratch, parked: parked, rejected: rejected, owner: owner, services: services.description,
                            strategy: options.strategy, tables: tables, parkedSchema: "public_pre_restore_\(stamp)")
+    }
+
+    /// The tables of the live database whose foreign keys lead, directly or through others, to `tables`.
+    private func referencingTables(_ tables: Set<String>) throws -> [String] {
+        let named = tables.sorted().map { SQL.literal(SQL.qualified($0)) }.joined(separator: ", ")
+        return try PostgresClient(connection).query("""
+            WITH RECURSIVE named AS (SELECT to_regclass(t) AS oid FROM unnest(ARRAY[\(named)]::text[]) t),
+            closure(oid) AS (SELECT oid FROM named WHERE oid IS NOT NULL
+                             UNION SELECT c.conrelid FROM pg_constraint c JOIN closure ON c.confrelid = closure.oid WHERE c.contype = 'f')
+            SELECT n.nspname || '.' || r.relname FROM closure JOIN pg_class r ON r.oid = closure.oid JOIN pg_namespace n ON n.oid = r.relnamespace
+            WHERE closure.oid NOT IN (SELECT oid FROM named WHERE oid IS NOT NULL) ORDER BY 1
+            """).map { $0[0] }
     }
 
     /// recreate must be able to read its own safety backup back without the operator.
