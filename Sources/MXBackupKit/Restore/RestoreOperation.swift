@@ -98,13 +98,15 @@ public struct RestoreOperation {
         }
         let live = connection.database
         let stamp = DatabaseNames.stamp()
-        let target = options.target
+        let liveExists = try admin.exists(live)
+        // `--target-db` naming the missing live database is the new-server restore, not a clone of it.
+        let target = options.target == live && !liveExists ? nil : options.target
         let scratch = target ?? DatabaseNames.name("restore", of: live, stamp: stamp)
         let parked = DatabaseNames.name("pre_restore", of: live, stamp: stamp)
         let rejected = DatabaseNames.name("failed_restore", of: live, stamp: stamp)
 
         let tables = options.tables.map { Set($0.map { $0.contains(".") ? $0 : "public.\($0)" }) }
-        let createsDatabases = tables == nil && (target != nil || options.strategy != .inPlace)
+        let createsDatabases = tables == nil && (target != nil || options.strategy != .inPlace || !liveExists)
         let stopsSynapse = tables == nil && target == nil
         let serverVersion = try timeline.measure("preflight: server") { () throws -> String in
             let version = try PostgresClient(connection).scalar("SHOW server_version", database: DatabaseAdmin.maintenanceDatabase) ?? "?"
@@ -113,7 +115,7 @@ public struct RestoreOperation {
             if createsDatabases {
                 check("privilege to create databases", privileges.superuser || privileges.createDB,
                       privileges.superuser ? "superuser" : privileges.createDB ? "CREATEDB" : "\(connection.user) lacks CREATEDB: ALTER ROLE \(connection.user) CREATEDB, or use --strategy in-place")
-            } else if tables == nil, try admin.exists(live) {
+            } else if tables == nil, liveExists {
                 let owns = try PostgresClient(connection).scalar("SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace WHERE nspname = 'public'") == "t"
                 check("ownership of schema public", owns || privileges.superuser, owns ? "\(connection.user) owns it" : "\(connection.user) does not own schema public in \(live): connect as its owner")
             }
@@ -129,7 +131,6 @@ public struct RestoreOperation {
             }
             return version
         }
-        let liveExists = try admin.exists(live)
         if let tables, liveExists {
             let missing = try tables.sorted().filter { try PostgresClient(connection).scalar("SELECT to_regclass(\(SQL.literal(SQL.qualified($0)))) IS NOT NULL") != "t" }
             check("tables in \(live)", missing.isEmpty, missing.isEmpty ? tables.sorted().joined(separator: ", ") : "\(missing.joined(separator: ", ")) not found in \(live)")
@@ -152,10 +153,12 @@ public struct RestoreOperation {
                   : "\(sessions) sessions of \(roles.joined(separator: ", ")) are connected to \(live) (Synapse runs) and no service control is configured: set services.kind (compose, systemd or command) so that mxbackup stops Synapse, or stop it first; --services none proceeds anyway and ends those sessions")
         }
         if target == nil {
-            check("live database \(live)", liveExists, liveExists ? "exists (it will be kept as \(parked))" : "does not exist: use --target-db \(live) to create it from the backup")
+            check("live database \(live)", liveExists || tables == nil, liveExists ? "exists (it will be kept as \(parked))"
+                  : tables == nil ? "does not exist yet (a new server): it is created from the backup, checked, and Synapse started on it"
+                  : "does not exist: restore the whole backup first (without --tables)")
         }
 
-        if tables == nil && target == nil && options.strategy == .recreate {
+        if tables == nil && target == nil && options.strategy == .recreate && liveExists {
             check("safety backup can be reloaded here", try safetyBackupIsReloadable(),
                   try safetyBackupIsReloadable() ? "its encryption can be undone on this machine"
                       : "backups are encrypted to keys whose secret half is not on this machine, so the safety backup could not be reloaded automatically: use --strategy swap, or symmetric encryption")
@@ -223,7 +226,7 @@ public struct RestoreOperation {
             } else {
                 check("server_name", true, "not checked: \(inspection.serverName == nil ? "backup has no users" : "live server_name unknown (set synapse.server_name)")")
             }
-            if stopsSynapse && options.strategy == .inPlace {
+            if stopsSynapse && options.strategy == .inPlace && liveExists {
                 // in-place keeps the database, and with it its locale.
                 let locale = liveExists ? try admin.locale(of: live) : nil
                 let isC = locale.map { $0.collate == "C" && $0.ctype == "C" } ?? true
@@ -235,7 +238,7 @@ public struct RestoreOperation {
         }
         return RestorePlan(inspection: inspection, checks: checks, live: live, liveExists: liveExists, target: target,
                            scratch: scratch, parked: parked, rejected: rejected, owner: owner, services: services.description,
-                           strategy: options.strategy, tables: tables, parkedSchema: "public_pre_restore_\(stamp)")
+                           strategy: liveExists || target != nil ? options.strategy : .swap, tables: tables, parkedSchema: "public_pre_restore_\(stamp)")
     }
 
     /// The tables of the live database whose foreign keys lead, directly or through others, to `tables`.
@@ -273,6 +276,9 @@ public struct RestoreOperation {
     func strategy(for plan: RestorePlan) -> RestoreStrategy {
         if let tables = plan.tables { return TablesRestore(operation: self, tables: tables) }
         if plan.target != nil { return CloneRestore(operation: self) }
+        // A new server: there is nothing to keep aside, recreate or load in place; swap's scratch load
+        // and rename give the live name only a complete, checked database.
+        if !plan.liveExists { return SwapRestore(operation: self) }
         switch options.strategy {
         case .swap: return SwapRestore(operation: self)
         case .inPlace: return InPlaceRestore(operation: self)
@@ -391,7 +397,7 @@ public struct RestoreOperation {
     /// The report of a restore that is done. Uninterrupted: a signal that arrived after the data was
     /// committed must not turn a finished restore into a "failed" one.
     func report(_ plan: RestorePlan, database: String, timeline: Timeline, downtime: Double?, health: String, safetyCopy: String?,
-                rollback: String? = nil) -> RestoreReport {
+                rollback: String? = nil, note: String? = nil) -> RestoreReport {
         let size = Interrupts.shared.critical {
             Int64((try? PostgresClient(connection).scalar("SELECT pg_database_size(\(SQL.literal(database)))", database: DatabaseAdmin.maintenanceDatabase)) ?? "0") ?? 0
         }
@@ -402,6 +408,6 @@ public struct RestoreOperation {
             database: database, steps: timeline.steps, downtimeSeconds: downtime,
             users: rows["public.users"] ?? 0, rooms: rows["public.rooms"] ?? 0, events: rows["public.events"] ?? 0,
             databaseSize: size, health: health, safetyCopy: safetyCopy,
-            rollback: rollback)
+            rollback: rollback, note: note)
     }
 }

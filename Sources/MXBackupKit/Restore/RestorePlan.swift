@@ -70,6 +70,11 @@ public struct RestorePlan: Sendable {
                     "check row counts, max stream_ordering, schema version; empty e2e_one_time_keys_json; ANALYZE",
                     "services and the live database \(live) are not touched"]
         }
+        if !liveExists {
+            return ["create database \(scratch) (UTF8, C, C, template0, owner \(owner))", load,
+                    "check row counts, max stream_ordering, schema version; empty e2e_one_time_keys_json; ANALYZE",
+                    "rename \(scratch) -> \(live) (there is no live database to set aside: a new server)"] + startSteps
+        }
         switch strategy {
         case .swap:
             return ["create scratch database \(scratch) (UTF8, C, C, template0, owner \(owner)); Synapse keeps serving", load,
@@ -94,6 +99,7 @@ public struct RestorePlan: Sendable {
     private var cleanup: String {
         if tables != nil { return "nothing to clean up" }
         if let target { return "drop \(target) when no longer needed" }
+        if !liveExists { return "nothing: \(live) is the live database (the server had none before)" }
         switch strategy {
         case .swap: return "the previous database stays as \(parked) for rollback ('mxbackup rollback'); prune drops it after restore.safety_keep_hours"
         case .inPlace: return "the previous data stays in schema \(parkedSchema) of \(live); drop it once satisfied: DROP SCHEMA \(parkedSchema) CASCADE"
@@ -103,6 +109,7 @@ public struct RestorePlan: Sendable {
 
     private var downtime: String {
         if tables != nil || target != nil { return "none (Synapse is not stopped)" }
+        if !liveExists { return "none (there was no database to serve)" }
         return strategy == .swap ? "stop + rename + start only (seconds)" : "the whole load (Synapse is stopped meanwhile)"
     }
 }
