@@ -152,8 +152,14 @@ public struct RestoreOperation {
                   ? "no sessions of \(roles.joined(separator: ", ")) on \(live)"
                   : "\(sessions) sessions of \(roles.joined(separator: ", ")) are connected to \(live) (Synapse runs) and no service control is configured: set services.kind (compose, systemd or command) so that mxbackup stops Synapse, or stop it first; --services none proceeds anyway and ends those sessions")
         }
+        // An empty database (the official postgres image's POSTGRES_DB, not Synapse's) is no data to keep.
+        let liveEmpty = try liveExists && tables == nil && target == nil && PostgresClient(connection).scalar("""
+            SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+            """) == "0"
         if target == nil {
-            check("live database \(live)", liveExists || tables == nil, liveExists ? "exists (it will be kept as \(parked))"
+            check("live database \(live)", liveExists || tables == nil, liveEmpty ? "exists but is empty (no tables, as the postgres image's POSTGRES_DB creates it): it is replaced, then dropped"
+                  : liveExists ? "exists (it will be kept as \(parked))"
                   : tables == nil ? "does not exist yet (a new server): it is created from the backup, checked, and Synapse started on it"
                   : "does not exist: restore the whole backup first (without --tables)")
         }
@@ -236,7 +242,7 @@ public struct RestoreOperation {
                 check("new database locale", true, "UTF8, collation C, ctype C (as Synapse requires)")
             }
         }
-        return RestorePlan(inspection: inspection, checks: checks, live: live, liveExists: liveExists, target: target,
+        return RestorePlan(inspection: inspection, checks: checks, live: live, liveExists: liveExists, liveEmpty: liveEmpty, target: target,
                            scratch: scratch, parked: parked, rejected: rejected, owner: owner, services: services.description,
                            strategy: liveExists || target != nil ? options.strategy : .swap, tables: tables, parkedSchema: "public_pre_restore_\(stamp)")
     }

@@ -15,6 +15,8 @@ public struct RestorePlan: Sendable {
     public var checks: [Check]
     public var live: String
     public var liveExists: Bool
+    /// The live database has no tables at all: nothing to keep for rollback.
+    public var liveEmpty: Bool
     /// Clone mode (`--target-db`): the backup goes into this new database; services and the live database are untouched.
     public var target: String?
     public var scratch: String
@@ -101,6 +103,7 @@ public struct RestorePlan: Sendable {
         if let target { return "drop \(target) when no longer needed" }
         if !liveExists { return "nothing: \(live) is the live database (the server had none before)" }
         switch strategy {
+        case .swap where liveEmpty: return "the previous \(live) is empty: it is dropped once Synapse is healthy on the restored one"
         case .swap: return "the previous database stays as \(parked) for rollback ('mxbackup rollback'); prune drops it after restore.safety_keep_hours"
         case .inPlace: return "the previous data stays in schema \(parkedSchema) of \(live); drop it once satisfied: DROP SCHEMA \(parkedSchema) CASCADE"
         case .recreate: return "the safety backup stays in the backup directory; retention (prune) applies to it like any backup"

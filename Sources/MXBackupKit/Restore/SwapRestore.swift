@@ -41,8 +41,21 @@ struct SwapRestore: RestoreStrategy {
             throw error
         }
         journal.finish()
+        if plan.liveEmpty { return try replacedEmpty(plan, downtime: result.downtime, health: result.health, timeline: timeline) }
         return op.report(plan, database: plan.live, timeline: timeline, downtime: result.downtime, health: result.health,
                          safetyCopy: plan.parked, rollback: "mxbackup rollback")
+    }
+
+    /// The previous database had no tables: rolling back to it would bring back nothing, so it is dropped.
+    private func replacedEmpty(_ plan: RestorePlan, downtime: Double, health: String, timeline: RestoreOperation.Timeline) throws -> RestoreReport {
+        let op = operation
+        var note = "The previous \(plan.live) was empty (no tables) and was dropped: there is nothing to roll back to."
+        do {
+            try timeline.measure("drop the empty previous database") { try op.admin.drop(plan.parked) }
+        } catch {
+            note = "The previous \(plan.live) was empty (no tables); it is kept as \(plan.parked) because it could not be dropped (\(reason(error))): DROP DATABASE \(plan.parked) when convenient. There is nothing to roll back to."
+        }
+        return op.report(plan, database: plan.live, timeline: timeline, downtime: downtime, health: health, safetyCopy: nil, note: note)
     }
 
     /// A new server (no live database): the checked scratch database takes the live name in one rename,
