@@ -90,8 +90,8 @@ public struct RestoreOperation {
     /// (server unreachable, file unreadable); failed checks are listed in the plan.
     public func preflight(timeline: Timeline) throws -> RestorePlan {
         var checks: [RestorePlan.Check] = []
-        func check(_ name: String, _ ok: Bool, _ detail: String, overridable: Bool = false) {
-            checks.append(.init(name: name, ok: ok, detail: detail, overridable: overridable))
+        func check(_ name: String, _ ok: Bool, _ detail: String, overridable: Bool = false, checked: Bool = true) {
+            checks.append(.init(name: name, ok: ok, detail: detail, overridable: overridable, checked: checked))
         }
         if let leftover = RestoreState.leftoverWarning(directory: directory, database: connection.database) {
             throw MXError.refused(leftover + " first")
@@ -182,9 +182,10 @@ public struct RestoreOperation {
             }
         }
         let layers = "\(inspection.layers.map(\.rawValue).joined(separator: " > ")), \(Format.bytes(inspection.size))"
+        // Read once: the layers' ends and the SHA-256 are proved by the load, not yet (and not by a dry run).
         check("backup file", true, !inspection.fullyRead
-            ? "\(layers), size matches the manifest, decrypts; every layer and the SHA-256 are checked while it loads into the new database, before it is used"
-            : "\(layers), \(inspection.manifest == nil ? "no manifest (legacy file): checksum not checked" : "SHA-256 matches the manifest"), complete dump of \(Format.bytes(inspection.sqlBytes)) SQL")
+            ? "\(layers), size matches the manifest, decrypts; every layer to its end and the SHA-256 are not read yet: a restore checks them while it loads into the new database, before it is used"
+            : "\(layers), \(inspection.manifest == nil ? "no manifest (legacy file): checksum not checked" : "SHA-256 matches the manifest"), complete dump of \(Format.bytes(inspection.sqlBytes)) SQL", checked: inspection.fullyRead)
         if let tables {
             let absent = tables.filter { inspection.tableRows[$0] == nil }.sorted()
             check("tables in the backup", absent.isEmpty, absent.isEmpty ? tables.sorted().map { "\($0) (\(inspection.tableRows[$0]!) rows)" }.joined(separator: ", ")
@@ -205,11 +206,11 @@ public struct RestoreOperation {
                       "\(Format.bytes(free)) free in \(note), the restored database needs about \(Format.bytes(needed))" + (free > needed + needed / 10 ? "" : ": free space first (--force overrides)"),
                       overridable: true)
             } else {
-                check("free disk on the database server", true, "not checked: \(note); about \(Format.bytes(needed)) will be needed")
+                check("free disk on the database server", true, "not checked: \(note); about \(Format.bytes(needed)) will be needed", checked: false)
             }
         }
         if options.notSynapse {
-            check("Synapse checks", true, "skipped (--not-synapse)")
+            check("Synapse checks", true, "skipped (--not-synapse)", checked: false)
         } else {
             check("Synapse dump", inspection.isSynapse, inspection.isSynapse ? "has schema_version \(inspection.schemaVersion.map(String.init) ?? "?")" : "no schema_version table: not a Synapse database (pass --not-synapse to restore it anyway)")
             let liveFacts = liveExists ? try? PostgresClient(connection).query(
@@ -222,7 +223,7 @@ public struct RestoreOperation {
                                            : "the backup needs Synapse schema \(compat) but the running Synapse understands \(understood): upgrade Synapse first (--force overrides)",
                       overridable: true)
             } else {
-                check("schema compatibility", true, "not checked: \(understood == nil ? "live schema version unknown (set synapse.max_schema_version)" : "backup has no schema_compat_version")")
+                check("schema compatibility", true, "not checked: \(understood == nil ? "live schema version unknown (set synapse.max_schema_version)" : "backup has no schema_compat_version")", checked: false)
             }
             let liveServer = liveFacts?.first.flatMap { $0.count > 1 ? BackupOperation.serverName(of: $0[1]) : nil } ?? options.serverName
             if let backupServer = inspection.serverName, let liveServer {
@@ -230,7 +231,7 @@ public struct RestoreOperation {
                       backupServer == liveServer ? backupServer : "the backup belongs to \(backupServer), this homeserver is \(liveServer): Synapse would refuse it (--force overrides)",
                       overridable: true)
             } else {
-                check("server_name", true, "not checked: \(inspection.serverName == nil ? "backup has no users" : "live server_name unknown (set synapse.server_name)")")
+                check("server_name", true, "not checked: \(inspection.serverName == nil ? "backup has no users" : "live server_name unknown (set synapse.server_name)")", checked: false)
             }
             if stopsSynapse && options.strategy == .inPlace && liveExists {
                 // in-place keeps the database, and with it its locale.

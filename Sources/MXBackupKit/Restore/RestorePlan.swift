@@ -9,6 +9,8 @@ public struct RestorePlan: Sendable {
         public var detail: String
         /// A failed check that `--force` may override (a Synapse compatibility judgement, not a broken file).
         public var overridable: Bool
+        /// False when nothing was proved (no data to check against, or left for the load): not a pass.
+        public var checked: Bool
     }
 
     public var inspection: BackupInspection
@@ -38,7 +40,7 @@ public struct RestorePlan: Sendable {
     ///   the downtime of the last swap, when known.
     public func checklist(dumpSeconds: Double?, estimate: (restore: Double, downtime: Double?)?) -> String {
         var out = "Restore plan for \(inspection.path)\n\nPRE (checked now, nothing changed yet):\n"
-        for check in checks { out += "  [\(check.ok ? "ok" : "FAILED")] \(check.name): \(check.detail)\n" }
+        for check in checks { out += "  [\(!check.ok ? "FAILED" : check.checked ? "ok" : "not checked")] \(check.name): \(check.detail)\n" }
         out += "\nDURING:\n" + during().enumerated().map { "  \($0.offset + 1). \($0.element)\n" }.joined()
         out += "\nPOST:\n  report users, rooms, events, database size, health; audit log record\n"
         out += "\nCLEANUP:\n  \(cleanup)\n"
