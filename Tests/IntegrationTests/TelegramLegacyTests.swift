@@ -56,6 +56,11 @@ import Testing
         let foreign = try box.run(["restore", "--from", "telegram", String(notesId), "--target-db", box.database + "_x"])
         #expect(foreign.exitCode == 3 && foreign.stderr.contains("notes.txt is not a backup"), "\(foreign.stderr)")
 
+        let sneakyId = try sendLikeTheLegacyScript(bot, notes, name: "../synapse_db_20240101_030000.sql.gz")
+        let sneaky = try box.run(["fetch", "--from", "telegram", String(sneakyId)])
+        #expect(sneaky.exitCode == 3 && sneaky.stderr.contains("not a plain file name"), "\(sneaky.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: box.root + "/synapse_db_20240101_030000.sql.gz"))
+
         let missing = try box.run(["verify", "--from", "telegram", link(bot, 999)])
         #expect(missing.exitCode == 3 && missing.stderr.contains("Telegram message 999 in chat \(bot.chatID): not found")
                 && missing.stderr.contains("message to forward not found"), "\(missing.stderr)")

@@ -46,6 +46,10 @@ public enum TelegramLegacyDocument {
         if let range = name.range(of: #"\.part\d{3}$"#, options: .regularExpression) {
             throw MXError.refused("\(place) is one part of the mxbackup backup \(name[..<range.lowerBound]): give that name (or latest) instead")
         }
+        // The name becomes a file name (fetch): a path in it must not lead elsewhere.
+        guard !name.contains("/"), !name.hasPrefix(".") else {
+            throw MXError.refused("\(place): the document's name '\(name)' is not a plain file name: download it in the Telegram app and run restore FILE")
+        }
         guard BackupName.suffix(of: name) != nil else {
             throw MXError.refused("\(place): \(name) is not a backup (names end in \(BackupName.suffixes.joined(separator: ", "))): give the link of the message that carries the backup file")
         }
