@@ -9,7 +9,7 @@ struct DrillCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The backup file, or with --from the stored backup's name (default: the newest).")
+    @Argument(help: "The backup file, or with --from the stored backup's name or a Telegram message link or id (default: the newest).")
     var file: String?
 
     @OptionGroup var store: StoreOptions

@@ -10,7 +10,7 @@ struct RestoreCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The backup file, or with --from the stored backup's name or 'latest'.")
+    @Argument(help: "The backup file, or with --from the stored backup's name, 'latest', or a Telegram message link or id (a backup the legacy script sent whole).")
     var file: String?
 
     @OptionGroup var store: StoreOptions

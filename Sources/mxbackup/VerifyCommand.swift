@@ -9,7 +9,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Backup files, or with --from the stored backups' names (default: --latest).")
+    @Argument(help: "Backup files, or with --from the stored backups' names, 'latest', or Telegram message links or ids (default: --latest).")
     var files: [String] = []
 
     @OptionGroup var store: StoreOptions
@@ -30,16 +30,12 @@ struct VerifyCommand: ParsableCommand {
             let config = try global.load(extra: try passphrase.values())
             let verifier = BackupVerifier(gpg: config.gpg, passphrase: config.settings.gpg.passphrase, connection: config.postgres)
             var targets: [(name: String, check: () -> BackupVerifier.Verdict)] = []
-            if let from = store.from {
+            if store.from != nil {
                 // Offsite copies, streamed from the store (nothing written to disk).
-                let backups = try Components(config.settings).store(from, console: global.console, manifestMessageID: store.manifestMessage)
-                let stored = try backups.list()
-                let chosen = all ? stored : (files.isEmpty || latest ? Array(stored.prefix(1)) : []) + stored.filter { files.contains($0.name) }
-                guard !chosen.isEmpty else { throw MXError.refused("\(backups.description): no such backup (kept: \(stored.map(\.name).joined(separator: ", ")))") }
-                targets = chosen.map { backup in
-                    let source = BackupSource.store(backups, label: from, name: backup.name, manifest: backup.manifest)
-                    return (source.name, { verifier.verify(source) })
-                }
+                let names = files + (latest || (files.isEmpty && !all) ? ["latest"] : [])
+                let sources = try store.sources(names, all: all, config: config, console: global.console)
+                guard !sources.isEmpty else { throw MXError.refused("no backups offsite to verify") }
+                targets = sources.map { source in (source.name, { verifier.verify(source) }) }
             } else {
                 let catalog = try BackupCatalog.scan(config.backupDirectory)
                 var paths = files

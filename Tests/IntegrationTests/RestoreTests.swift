@@ -160,6 +160,9 @@ import Testing
         let dry = try box.run(["restore", try box.onlyBackup(), "--dry-run"])
         #expect(dry.exitCode == 0, "\(dry.stderr)")
         for section in ["PRE", "DURING", "POST", "CLEANUP", "[ok] schema compatibility", "Downtime"] { #expect(dry.stdout.contains(section)) }
+        // A swap with a manifest reads the file while it loads: the dry run has not proved its SHA-256.
+        #expect(dry.stdout.contains("[not checked] backup file") && !dry.stdout.contains("[ok] backup file"), "\(dry.stdout)")
+        for line in dry.stdout.split(separator: "\n") where line.contains("not checked:") { #expect(line.contains("[not checked]"), "\(line)") }
         #expect(lastAudit(box)?.outcome == "dry-run")
         let noTTY = try box.run(["restore", try box.onlyBackup()])
         #expect(noTTY.exitCode == 3 && noTTY.stderr.contains("pass --yes"), "\(noTTY.stderr)")

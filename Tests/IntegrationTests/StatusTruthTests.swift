@@ -5,6 +5,24 @@ import Testing
 /// `status`, `list` and `doctor` say what is there: an interrupted restore is not "OK", a scratch database
 /// is shown, a backup dated in the future is a warning and no age is negative.
 @Suite struct StatusTruthTests {
+    /// With a store configured, status shows the offsite copies this machine pushed, from its local index.
+    @Test func statusShowsTheOffsiteCopies() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["backup"]).exitCode == 0)
+        #expect(try box.run(["status"]).stdout.contains("offsite:        none (no offsite store configured)"))
+        let bot = try FakeBotAPI()
+        try box.writeConfig(extra: bot.config())
+        let before = try box.run(["status"])
+        #expect(before.stdout.contains("offsite:        telegram chat \(bot.chatID): none pushed from this machine"), "\(before.stdout)")
+        #expect(try box.run(["push"]).exitCode == 0)
+        let name = (try box.onlyBackup() as NSString).lastPathComponent
+        let after = try box.run(["status", "--json"])
+        let offsite = try #require(try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any])["offsite"] as? [String: Any]
+        #expect(offsite?["count"] as? Int == 1 && offsite?["newest"] as? String == name && offsite?["newest_local_is_offsite"] as? Bool == true, "\(after.stdout)")
+        #expect(try box.run(["status"]).stdout.contains("telegram chat \(bot.chatID): 1 backup, newest \(name)"))
+        #expect(!after.stdout.contains(bot.token))
+    }
+
     @Test func anInterruptedRestoreIsNotOK() throws {
         let box = try Sandbox()
         #expect(try box.run(["backup"]).exitCode == 0)

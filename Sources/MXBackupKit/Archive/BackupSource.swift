@@ -7,10 +7,13 @@ public struct BackupSource: Sendable {
     public var name: String
     /// The manifest beside the file, or the one stored with the backup.
     public var manifest: Manifest?
+    /// The backup file's own name (a path's last component, a stored backup's or document's name).
+    public var fileName: String
     private let opener: @Sendable () throws -> (ByteSource, Int64)
 
-    public init(name: String, manifest: Manifest?, open: @escaping @Sendable () throws -> (ByteSource, Int64)) {
+    public init(name: String, fileName: String? = nil, manifest: Manifest?, open: @escaping @Sendable () throws -> (ByteSource, Int64)) {
         self.name = name
+        self.fileName = fileName ?? manifest?.file.name ?? (name as NSString).lastPathComponent
         self.manifest = manifest
         opener = open
     }

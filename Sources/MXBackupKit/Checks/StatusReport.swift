@@ -23,11 +23,22 @@ public struct StatusReport: Sendable, Codable {
         public var reason: String?
     }
 
+    /// The offsite copies, from the index this machine keeps of the store after each push
+    /// (`telegram-index.json`): status asks no remote server.
+    public struct Offsite: Sendable, Codable {
+        public var store: String
+        public var count: Int
+        public var newest: String?
+        public var newestSentAt: String?
+        /// nil when there is no local backup to look for.
+        public var newestLocalIsOffsite: Bool?
+    }
+
     public var newest: Backup?
     public var count: Int
     public var totalSize: Int64
-    /// Offsite stores do not exist yet.
-    public var lastOffsiteCopy: String?
+    /// nil when no offsite store is configured.
+    public var offsite: Offsite?
     public var lastDrill: Drill?
     /// nil when the database server could not be asked.
     public var safetyCopies: [SafetyCopy]?
@@ -52,7 +63,7 @@ public struct StatusReport: Sendable, Codable {
         let live = config.postgres.database
         let admin = DatabaseAdmin(config.postgres)
         var report = StatusReport(newest: nil, count: catalog.entries.count, totalSize: catalog.entries.reduce(0) { $0 + $1.size },
-                                  lastOffsiteCopy: nil, lastDrill: nil,
+                                  offsite: nil, lastDrill: nil,
                                   safetyCopies: try? SafetyCopies.list(admin, live: live),
                                   scratchDatabases: try? SafetyCopies.scratchDatabases(admin, live: live),
                                   interruptedRestore: RestoreState.leftoverWarning(directory: directory, database: live),
@@ -65,6 +76,10 @@ public struct StatusReport: Sendable, Codable {
             report.newest = Backup(file: entry.path, created: Format.iso8601(entry.created), ageSeconds: entry.age(now: now),
                                    size: entry.size, verified: verify?.ok, verifiedAt: verify?.time)
             if let dating = entry.datingProblem(now: now) { report.warnings.append("the newest backup \(entry.name): \(dating)") }
+        }
+        report.offsite = offsite(config, newestLocal: catalog.entries.first?.name)
+        if config.settings.backup.offsite.contains("telegram"), report.offsite?.newestLocalIsOffsite == false, let name = catalog.entries.first?.name {
+            report.warnings.append("the newest backup \(name) is not offsite (backup.offsite: [telegram]): 'mxbackup push' sends it")
         }
         if let interrupted = report.interruptedRestore { report.problems.append(interrupted) }
         // A scratch database an interrupted restore recorded is covered by its state file; one nothing recorded
@@ -100,6 +115,16 @@ public struct StatusReport: Sendable, Codable {
         return report
     }
 
+    private static func offsite(_ config: Configuration, newestLocal: String?) -> Offsite? {
+        let telegram = config.settings.telegram
+        guard config.settings.backup.offsite.contains("telegram") || (telegram.botToken != nil && telegram.chatID != nil) else { return nil }
+        let index = FileManager.default.contents(atPath: TelegramStore.indexPath(config.backupDirectory))
+            .flatMap { try? TelegramManifest.decode($0) }?.index ?? []
+        return Offsite(store: "telegram chat \(telegram.chatID ?? "?")", count: index.count, newest: index.first?.name,
+                       newestSentAt: index.first.map { Format.iso8601(Date(timeIntervalSince1970: Double($0.sentAt))) },
+                       newestLocalIsOffsite: newestLocal.map { name in index.contains { $0.name == name } })
+    }
+
     public var text: String {
         var out = ""
         if let newest {
@@ -109,7 +134,12 @@ public struct StatusReport: Sendable, Codable {
             out += "newest backup:  none\n"
         }
         out += "backups:        \(count), \(Format.bytes(totalSize))\n"
-        out += "offsite copy:   \(lastOffsiteCopy ?? "none (no offsite store configured)")\n"
+        if let offsite {
+            out += "offsite:        \(offsite.store): " + (offsite.newest.map { "\(offsite.count) backup\(offsite.count == 1 ? "" : "s"), newest \($0) (sent \(offsite.newestSentAt ?? "?"))" }
+                ?? "none pushed from this machine ('mxbackup list --from telegram' asks the chat)") + "\n"
+        } else {
+            out += "offsite:        none (no offsite store configured)\n"
+        }
         out += "last drill:     " + (lastDrill.map { $0.ok ? "OK \($0.time), restore took \(Format.duration($0.seconds ?? 0)) (RTO)" : "FAILED \($0.time): \($0.reason ?? "")" } ?? "never") + "\n"
         out += "safety copies:  " + (safetyCopies.map { $0.isEmpty ? "none" : $0.map(\.name).joined(separator: ", ") + " (dropped by prune after restore.safety_keep_hours)" } ?? "unknown (database unreachable)") + "\n"
         if let scratchDatabases, !scratchDatabases.isEmpty { out += "scratch:        \(scratchDatabases.joined(separator: ", "))\n" }

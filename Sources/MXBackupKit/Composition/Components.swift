@@ -51,10 +51,14 @@ public struct Components: Sendable {
         return TelegramBotAPI(baseURL: settings.telegram.apiURL, token: token, chatID: chat, timeout: Double(settings.telegram.idleTimeoutS))
     }
 
+    private func retryPolicy(_ console: Console) -> RetryPolicy {
+        RetryPolicy(attempts: max(1, settings.telegram.retries), initialDelay: Double(settings.telegram.retryDelayMs) / 1000, console: console)
+    }
+
     /// A store by name, with retries around it.
     public func store(_ name: String, console: Console, manifestMessageID: Int? = nil) throws -> BackupStore {
         let telegram = settings.telegram
-        let policy = RetryPolicy(attempts: max(1, telegram.retries), initialDelay: Double(telegram.retryDelayMs) / 1000, console: console)
+        let policy = retryPolicy(console)
         switch name {
         case "telegram":
             let base = TelegramStore(api: try telegramAPI(), partSize: telegram.partSize,
@@ -67,6 +71,14 @@ public struct Components: Sendable {
         default:
             throw MXError.configuration("--from/--to: unknown store '\(name)' (known: telegram, local)")
         }
+    }
+
+    /// A backup the legacy offsite script sent whole to Telegram, by its message.
+    public func telegramMessage(_ link: TelegramMessageLink, console: Console) throws -> BackupSource {
+        let api = try telegramAPI()
+        var policy = retryPolicy(console)
+        policy.label = "telegram chat \(api.chatID)"
+        return try TelegramLegacyDocument.source(link, api: api, retry: policy)
     }
 
     /// Status messages go out when Telegram is configured and `telegram.notify` is on.

@@ -26,7 +26,7 @@ public struct PostgresClient: Sendable {
 
     /// Turns a client tool's stderr into one line that says what to do.
     public static func explain(_ stderr: String, connection: PostgresConnection, tool: String) -> MXError {
-        let detail = stderr.split(separator: "\n").first { $0.contains("FATAL") || $0.contains("ERROR") || $0.contains("error") }
+        let detail = ServerMessage.firstError(in: stderr) ?? stderr.split(separator: "\n").first { $0.contains("error") }
             .map(String.init) ?? stderr.split(separator: "\n").first.map(String.init) ?? "no message"
         let line = detail.replacingOccurrences(of: "\n", with: " ")
         if stderr.contains("password authentication failed") || stderr.contains("no password supplied") {

@@ -74,7 +74,7 @@ final class PsqlSession: @unchecked Sendable {  // its input is written by one t
         let message = psql.stderr.finish()
         if let inputError = inputError as? MXError { throw inputError }
         guard termination.succeeded else {
-            if let line = message.split(separator: "\n").first(where: { $0.contains("ERROR") || $0.contains("FATAL") }) {
+            if let line = ServerMessage.firstError(in: message) {
                 throw MXError.failed("loading into \(database) stopped at the first SQL error: \(line)")
             }
             // Killed, or its docker exec client was: no SQL error to show.

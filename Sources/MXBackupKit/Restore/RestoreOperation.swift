@@ -99,21 +99,23 @@ public struct RestoreOperation {
     /// (server unreachable, file unreadable); failed checks are listed in the plan.
     public func preflight(timeline: Timeline) throws -> RestorePlan {
         var checks: [RestorePlan.Check] = []
-        func check(_ name: String, _ ok: Bool, _ detail: String, overridable: Bool = false) {
-            checks.append(.init(name: name, ok: ok, detail: detail, overridable: overridable))
+        func check(_ name: String, _ ok: Bool, _ detail: String, overridable: Bool = false, checked: Bool = true) {
+            checks.append(.init(name: name, ok: ok, detail: detail, overridable: overridable, checked: checked))
         }
         if let leftover = RestoreState.leftoverWarning(directory: directory, database: connection.database) {
             throw MXError.refused(leftover + " first")
         }
         let live = connection.database
         let stamp = DatabaseNames.stamp()
-        let target = options.target
+        let liveExists = try admin.exists(live)
+        // `--target-db` naming the missing live database is the new-server restore, not a clone of it.
+        let target = options.target == live && !liveExists ? nil : options.target
         let scratch = target ?? DatabaseNames.name("restore", of: live, stamp: stamp)
         let parked = DatabaseNames.name("pre_restore", of: live, stamp: stamp)
         let rejected = DatabaseNames.name("failed_restore", of: live, stamp: stamp)
 
         let tables = options.tables.map { Set($0.map { $0.contains(".") ? $0 : "public.\($0)" }) }
-        let createsDatabases = tables == nil && (target != nil || options.strategy != .inPlace)
+        let createsDatabases = tables == nil && (target != nil || options.strategy != .inPlace || !liveExists)
         let stopsSynapse = tables == nil && target == nil
         let serverVersion = try timeline.measure("preflight: server") { () throws -> String in
             let version = try PostgresClient(connection).scalar("SHOW server_version", database: DatabaseAdmin.maintenanceDatabase) ?? "?"
@@ -122,7 +124,7 @@ public struct RestoreOperation {
             if createsDatabases {
                 check("privilege to create databases", privileges.superuser || privileges.createDB,
                       privileges.superuser ? "superuser" : privileges.createDB ? "CREATEDB" : "\(connection.user) lacks CREATEDB: ALTER ROLE \(connection.user) CREATEDB, or use --strategy in-place")
-            } else if tables == nil, try admin.exists(live) {
+            } else if tables == nil, liveExists {
                 let owns = try PostgresClient(connection).scalar("SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace WHERE nspname = 'public'") == "t"
                 check("ownership of schema public", owns || privileges.superuser, owns ? "\(connection.user) owns it" : "\(connection.user) does not own schema public in \(live): connect as its owner")
             }
@@ -138,10 +140,15 @@ public struct RestoreOperation {
             }
             return version
         }
-        let liveExists = try admin.exists(live)
         if let tables, liveExists {
             let missing = try tables.sorted().filter { try PostgresClient(connection).scalar("SELECT to_regclass(\(SQL.literal(SQL.qualified($0)))) IS NOT NULL") != "t" }
             check("tables in \(live)", missing.isEmpty, missing.isEmpty ? tables.sorted().joined(separator: ", ") : "\(missing.joined(separator: ", ")) not found in \(live)")
+            // TRUNCATE refuses a table other tables' foreign keys point at. Emptying those too unasked would
+            // replace rows the operator did not name, so the restore is refused with the list to give.
+            let referencing = try referencingTables(tables)
+            let bare = { (name: String) in name.hasPrefix("public.") ? String(name.dropFirst(7)) : name }
+            check("foreign keys into the tables", referencing.isEmpty, referencing.isEmpty ? "no other table references them"
+                  : "\(referencing.map(bare).joined(separator: ", ")) reference\(referencing.count == 1 ? "s" : "") \(tables.sorted().map(bare).joined(separator: ", ")) by foreign key, so their rows must be replaced in the same transaction: restore them together with --tables \((options.tables ?? []).joined(separator: ",")),\(referencing.map(bare).joined(separator: ","))")
         }
         if stopsSynapse, let unavailable = services.unavailable {
             check("service control", false, unavailable)
@@ -154,11 +161,19 @@ public struct RestoreOperation {
                   ? "no sessions of \(roles.joined(separator: ", ")) on \(live)"
                   : "\(sessions) sessions of \(roles.joined(separator: ", ")) are connected to \(live) (Synapse runs) and no service control is configured: set services.kind (compose, systemd or command) so that mxbackup stops Synapse, or stop it first; --services none proceeds anyway and ends those sessions")
         }
+        // An empty database (the official postgres image's POSTGRES_DB, not Synapse's) is no data to keep.
+        let liveEmpty = try liveExists && tables == nil && target == nil && PostgresClient(connection).scalar("""
+            SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+            """) == "0"
         if target == nil {
-            check("live database \(live)", liveExists, liveExists ? "exists (it will be kept as \(parked))" : "does not exist: use --target-db \(live) to create it from the backup")
+            check("live database \(live)", liveExists || tables == nil, liveEmpty ? "exists but is empty (no tables, as the postgres image's POSTGRES_DB creates it): it is replaced, then dropped"
+                  : liveExists ? "exists (it will be kept as \(parked))"
+                  : tables == nil ? "does not exist yet (a new server): it is created from the backup, checked, and Synapse started on it"
+                  : "does not exist: restore the whole backup first (without --tables)")
         }
 
-        if tables == nil && target == nil && options.strategy == .recreate {
+        if tables == nil && target == nil && options.strategy == .recreate && liveExists {
             check("safety backup can be reloaded here", try safetyBackupIsReloadable(),
                   try safetyBackupIsReloadable() ? "its encryption can be undone on this machine"
                       : "backups are encrypted to keys whose secret half is not on this machine, so the safety backup could not be reloaded automatically: use --strategy swap, or symmetric encryption")
@@ -176,9 +191,10 @@ public struct RestoreOperation {
             }
         }
         let layers = "\(inspection.layers.map(\.rawValue).joined(separator: " > ")), \(Format.bytes(inspection.size))"
+        // Read once: the layers' ends and the SHA-256 are proved by the load, not yet (and not by a dry run).
         check("backup file", true, !inspection.fullyRead
-            ? "\(layers), size matches the manifest, decrypts; every layer and the SHA-256 are checked while it loads into the new database, before it is used"
-            : "\(layers), \(inspection.manifest == nil ? "no manifest (legacy file): checksum not checked" : "SHA-256 matches the manifest"), complete dump of \(Format.bytes(inspection.sqlBytes)) SQL")
+            ? "\(layers), size matches the manifest, decrypts; every layer to its end and the SHA-256 are not read yet: a restore checks them while it loads into the new database, before it is used"
+            : "\(layers), \(inspection.manifest == nil ? "no manifest (legacy file): checksum not checked" : "SHA-256 matches the manifest"), complete dump of \(Format.bytes(inspection.sqlBytes)) SQL", checked: inspection.fullyRead)
         if let tables {
             let absent = tables.filter { inspection.tableRows[$0] == nil }.sorted()
             check("tables in the backup", absent.isEmpty, absent.isEmpty ? tables.sorted().map { "\($0) (\(inspection.tableRows[$0]!) rows)" }.joined(separator: ", ")
@@ -199,11 +215,11 @@ public struct RestoreOperation {
                       "\(Format.bytes(free)) free in \(note), the restored database needs about \(Format.bytes(needed))" + (free > needed + needed / 10 ? "" : ": free space first (--force overrides)"),
                       overridable: true)
             } else {
-                check("free disk on the database server", true, "not checked: \(note); about \(Format.bytes(needed)) will be needed")
+                check("free disk on the database server", true, "not checked: \(note); about \(Format.bytes(needed)) will be needed", checked: false)
             }
         }
         if options.notSynapse {
-            check("Synapse checks", true, "skipped (--not-synapse)")
+            check("Synapse checks", true, "skipped (--not-synapse)", checked: false)
         } else {
             check("Synapse dump", inspection.isSynapse, inspection.isSynapse ? "has schema_version \(inspection.schemaVersion.map(String.init) ?? "?")" : "no schema_version table: not a Synapse database (pass --not-synapse to restore it anyway)")
             let liveFacts = liveExists ? try? PostgresClient(connection).query(
@@ -216,7 +232,7 @@ public struct RestoreOperation {
                                            : "the backup needs Synapse schema \(compat) but the running Synapse understands \(understood): upgrade Synapse first (--force overrides)",
                       overridable: true)
             } else {
-                check("schema compatibility", true, "not checked: \(understood == nil ? "live schema version unknown (set synapse.max_schema_version)" : "backup has no schema_compat_version")")
+                check("schema compatibility", true, "not checked: \(understood == nil ? "live schema version unknown (set synapse.max_schema_version)" : "backup has no schema_compat_version")", checked: false)
             }
             let liveServer = liveFacts?.first.flatMap { $0.count > 1 ? BackupOperation.serverName(of: $0[1]) : nil } ?? options.serverName
             if let backupServer = inspection.serverName, let liveServer {
@@ -224,9 +240,9 @@ public struct RestoreOperation {
                       backupServer == liveServer ? backupServer : "the backup belongs to \(backupServer), this homeserver is \(liveServer): Synapse would refuse it (--force overrides)",
                       overridable: true)
             } else {
-                check("server_name", true, "not checked: \(inspection.serverName == nil ? "backup has no users" : "live server_name unknown (set synapse.server_name)")")
+                check("server_name", true, "not checked: \(inspection.serverName == nil ? "backup has no users" : "live server_name unknown (set synapse.server_name)")", checked: false)
             }
-            if stopsSynapse && options.strategy == .inPlace {
+            if stopsSynapse && options.strategy == .inPlace && liveExists {
                 // in-place keeps the database, and with it its locale.
                 let locale = liveExists ? try admin.locale(of: live) : nil
                 let isC = locale.map { $0.collate == "C" && $0.ctype == "C" } ?? true
@@ -236,9 +252,21 @@ public struct RestoreOperation {
                 check("new database locale", true, "UTF8, collation C, ctype C (as Synapse requires)")
             }
         }
-        return RestorePlan(inspection: inspection, checks: checks, live: live, liveExists: liveExists, target: target,
+        return RestorePlan(inspection: inspection, checks: checks, live: live, liveExists: liveExists, liveEmpty: liveEmpty, target: target,
                            scratch: scratch, parked: parked, rejected: rejected, owner: owner, services: services.description,
-                           strategy: options.strategy, tables: tables, parkedSchema: "public_pre_restore_\(stamp)")
+                           strategy: liveExists || target != nil ? options.strategy : .swap, tables: tables, parkedSchema: "public_pre_restore_\(stamp)")
+    }
+
+    /// The tables of the live database whose foreign keys lead, directly or through others, to `tables`.
+    private func referencingTables(_ tables: Set<String>) throws -> [String] {
+        let named = tables.sorted().map { SQL.literal(SQL.qualified($0)) }.joined(separator: ", ")
+        return try PostgresClient(connection).query("""
+            WITH RECURSIVE named AS (SELECT to_regclass(t) AS oid FROM unnest(ARRAY[\(named)]::text[]) t),
+            closure(oid) AS (SELECT oid FROM named WHERE oid IS NOT NULL
+                             UNION SELECT c.conrelid FROM pg_constraint c JOIN closure ON c.confrelid = closure.oid WHERE c.contype = 'f')
+            SELECT n.nspname || '.' || r.relname FROM closure JOIN pg_class r ON r.oid = closure.oid JOIN pg_namespace n ON n.oid = r.relnamespace
+            WHERE closure.oid NOT IN (SELECT oid FROM named WHERE oid IS NOT NULL) ORDER BY 1
+            """).map { $0[0] }
     }
 
     /// recreate must be able to read its own safety backup back without the operator.
@@ -264,6 +292,9 @@ public struct RestoreOperation {
     func strategy(for plan: RestorePlan) -> RestoreStrategy {
         if let tables = plan.tables { return TablesRestore(operation: self, tables: tables) }
         if plan.target != nil { return CloneRestore(operation: self) }
+        // A new server: there is nothing to keep aside, recreate or load in place; swap's scratch load
+        // and rename give the live name only a complete, checked database.
+        if !plan.liveExists { return SwapRestore(operation: self) }
         switch options.strategy {
         case .swap: return SwapRestore(operation: self)
         case .inPlace: return InPlaceRestore(operation: self)
@@ -382,7 +413,7 @@ public struct RestoreOperation {
     /// The report of a restore that is done. Uninterrupted: a signal that arrived after the data was
     /// committed must not turn a finished restore into a "failed" one.
     func report(_ plan: RestorePlan, database: String, timeline: Timeline, downtime: Double?, health: String, safetyCopy: String?,
-                rollback: String? = nil) -> RestoreReport {
+                rollback: String? = nil, note: String? = nil) -> RestoreReport {
         let size = Interrupts.shared.critical {
             Int64((try? PostgresClient(connection).scalar("SELECT pg_database_size(\(SQL.literal(database)))", database: DatabaseAdmin.maintenanceDatabase)) ?? "0") ?? 0
         }
@@ -393,6 +424,6 @@ public struct RestoreOperation {
             database: database, steps: timeline.steps, downtimeSeconds: downtime,
             users: rows["public.users"] ?? 0, rooms: rows["public.rooms"] ?? 0, events: rows["public.events"] ?? 0,
             databaseSize: size, health: health, safetyCopy: safetyCopy,
-            rollback: rollback)
+            rollback: rollback, note: note)
     }
 }

@@ -9,12 +9,16 @@ public struct RestorePlan: Sendable {
         public var detail: String
         /// A failed check that `--force` may override (a Synapse compatibility judgement, not a broken file).
         public var overridable: Bool
+        /// False when nothing was proved (no data to check against, or left for the load): not a pass.
+        public var checked: Bool
     }
 
     public var inspection: BackupInspection
     public var checks: [Check]
     public var live: String
     public var liveExists: Bool
+    /// The live database has no tables at all: nothing to keep for rollback.
+    public var liveEmpty: Bool
     /// Clone mode (`--target-db`): the backup goes into this new database; services and the live database are untouched.
     public var target: String?
     public var scratch: String
@@ -36,7 +40,7 @@ public struct RestorePlan: Sendable {
     ///   the downtime of the last swap, when known.
     public func checklist(dumpSeconds: Double?, estimate: (restore: Double, downtime: Double?)?) -> String {
         var out = "Restore plan for \(inspection.path)\n\nPRE (checked now, nothing changed yet):\n"
-        for check in checks { out += "  [\(check.ok ? "ok" : "FAILED")] \(check.name): \(check.detail)\n" }
+        for check in checks { out += "  [\(!check.ok ? "FAILED" : check.checked ? "ok" : "not checked")] \(check.name): \(check.detail)\n" }
         out += "\nDURING:\n" + during().enumerated().map { "  \($0.offset + 1). \($0.element)\n" }.joined()
         out += "\nPOST:\n  report users, rooms, events, database size, health; audit log record\n"
         out += "\nCLEANUP:\n  \(cleanup)\n"
@@ -70,6 +74,11 @@ public struct RestorePlan: Sendable {
                     "check row counts, max stream_ordering, schema version; empty e2e_one_time_keys_json; ANALYZE",
                     "services and the live database \(live) are not touched"]
         }
+        if !liveExists {
+            return ["create database \(scratch) (UTF8, C, C, template0, owner \(owner))", load,
+                    "check row counts, max stream_ordering, schema version; empty e2e_one_time_keys_json; ANALYZE",
+                    "rename \(scratch) -> \(live) (there is no live database to set aside: a new server)"] + startSteps
+        }
         switch strategy {
         case .swap:
             return ["create scratch database \(scratch) (UTF8, C, C, template0, owner \(owner)); Synapse keeps serving", load,
@@ -94,7 +103,9 @@ public struct RestorePlan: Sendable {
     private var cleanup: String {
         if tables != nil { return "nothing to clean up" }
         if let target { return "drop \(target) when no longer needed" }
+        if !liveExists { return "nothing: \(live) is the live database (the server had none before)" }
         switch strategy {
+        case .swap where liveEmpty: return "the previous \(live) is empty: it is dropped once Synapse is healthy on the restored one"
         case .swap: return "the previous database stays as \(parked) for rollback ('mxbackup rollback'); prune drops it after restore.safety_keep_hours"
         case .inPlace: return "the previous data stays in schema \(parkedSchema) of \(live); drop it once satisfied: DROP SCHEMA \(parkedSchema) CASCADE"
         case .recreate: return "the safety backup stays in the backup directory; retention (prune) applies to it like any backup"
@@ -103,6 +114,7 @@ public struct RestorePlan: Sendable {
 
     private var downtime: String {
         if tables != nil || target != nil { return "none (Synapse is not stopped)" }
+        if !liveExists { return "none (there was no database to serve)" }
         return strategy == .swap ? "stop + rename + start only (seconds)" : "the whole load (Synapse is stopped meanwhile)"
     }
 }

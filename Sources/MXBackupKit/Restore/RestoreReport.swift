@@ -16,6 +16,8 @@ public struct RestoreReport: Codable, Sendable {
     /// The previous live database, kept for rollback.
     public var safetyCopy: String?
     public var rollback: String?
+    /// What else the operator should know (a new server had no database before; the previous one was empty).
+    public var note: String?
 
     public var text: String {
         var out = "Restore of \(file) into \(database) done.\n"
@@ -25,6 +27,7 @@ public struct RestoreReport: Codable, Sendable {
         out += "Users \(users), rooms \(rooms), events \(events), database size \(Format.bytes(databaseSize)); health: \(health)\n"
         if let safetyCopy { out += "The previous database is kept as \(safetyCopy).\n" }
         if let rollback { out += "To roll back: \(rollback)\n" }
+        if let note { out += note + "\n" }
         return out
     }
 }

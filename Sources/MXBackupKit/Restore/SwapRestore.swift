@@ -24,6 +24,7 @@ struct SwapRestore: RestoreStrategy {
         } catch {
             throw op.failure(error) { "the live database \(plan.live) was not touched; " + dropScratch(plan, journal) }
         }
+        guard plan.liveExists else { return try install(plan, journal: journal, timeline: timeline) }
         let told = op.announceDowntime(timeline: timeline)
         defer { op.announceEnd(to: told, timeline: timeline) }
         let result: DatabaseSwap.Result
@@ -40,8 +41,42 @@ struct SwapRestore: RestoreStrategy {
             throw error
         }
         journal.finish()
+        if plan.liveEmpty { return try replacedEmpty(plan, downtime: result.downtime, health: result.health, timeline: timeline) }
         return op.report(plan, database: plan.live, timeline: timeline, downtime: result.downtime, health: result.health,
                          safetyCopy: plan.parked, rollback: "mxbackup rollback")
+    }
+
+    /// The previous database had no tables: rolling back to it would bring back nothing, so it is dropped.
+    private func replacedEmpty(_ plan: RestorePlan, downtime: Double, health: String, timeline: RestoreOperation.Timeline) throws -> RestoreReport {
+        let op = operation
+        var note = "The previous \(plan.live) was empty (no tables) and was dropped: there is nothing to roll back to."
+        do {
+            try timeline.measure("drop the empty previous database") { try op.admin.drop(plan.parked) }
+        } catch {
+            note = "The previous \(plan.live) was empty (no tables); it is kept as \(plan.parked) because it could not be dropped (\(reason(error))): DROP DATABASE \(plan.parked) when convenient. There is nothing to roll back to."
+        }
+        return op.report(plan, database: plan.live, timeline: timeline, downtime: downtime, health: health, safetyCopy: nil, note: note)
+    }
+
+    /// A new server (no live database): the checked scratch database takes the live name in one rename,
+    /// so that name never carries a half-loaded database, and Synapse is started on it. There is nothing
+    /// to set aside or roll back to.
+    private func install(_ plan: RestorePlan, journal: RestoreJournal, timeline: RestoreOperation.Timeline) throws -> RestoreReport {
+        let op = operation
+        if let unavailable = op.services.unavailable { throw MXError.refused("\(unavailable): \(dropScratch(plan, journal))") }
+        try Interrupts.shared.critical {
+            try journal.enter(.swapping)
+            try timeline.measure("rename \(plan.scratch) -> \(plan.live)") { try op.admin.rename([(plan.scratch, plan.live)]) }
+            try? journal.enter(.committed)
+        }
+        journal.finish()
+        let problem = DatabaseSwap(admin: op.admin, services: op.services, health: op.health).startAndCheck(timeline)
+        if let problem {
+            throw MXError.failed("\(plan.live) is restored and checked, but Synapse is not healthy on it (\(problem)): check Synapse's logs and configuration; the database stays (there was none before to go back to)")
+        }
+        return op.report(plan, database: plan.live, timeline: timeline, downtime: nil,
+                         health: op.services is NoServices ? "not checked (services.kind none: start Synapse now)" : "OK",
+                         safetyCopy: nil, note: "\(plan.live) is the live database, restored onto a server that had none: nothing was replaced, and there is nothing to roll back to.")
     }
 
     /// Drops this run's scratch database; the state file goes only once it is gone.
@@ -65,6 +100,9 @@ struct SwapRestore: RestoreStrategy {
         switch state.phase {
         case .swapping where try admin.exists(state.parked), .committed:
             return ["the swap had happened: \(state.live) is the restored database, the previous one is \(state.parked)"]
+        case .swapping where try !admin.exists(state.scratch) && !admin.exists(state.parked) && admin.exists(state.live):
+            // A new server's restore: its one rename (scratch -> live) had happened.
+            return ["the restore had finished: \(state.live) is the restored database (the server had none before); start Synapse if it is not running"]
         case .creating, .loading, .stopping, .swapping:
             guard try admin.exists(state.scratch) else { return ["\(state.live) was never touched"] }
             try admin.drop(state.scratch)

@@ -7,7 +7,16 @@ public struct TelegramBotAPI: Sendable {
         public var id: Int
         public var fileId: String?
         public var date: Int
+        /// The document's name and size as Telegram reports them.
+        public var fileName: String? = nil
+        public var fileSize: Int64? = nil
     }
+
+    /// What api.telegram.org lets a bot download (`getFile`); a local Bot API server has no such limit.
+    public static let downloadLimit: Int64 = 20 * 1024 * 1024
+
+    /// Whether `baseURL` is Telegram's own server, where `downloadLimit` applies.
+    public var isOfficialServer: Bool { URL(string: baseURL)?.host == "api.telegram.org" }
 
     public let baseURL: String
     let token: String
@@ -74,7 +83,8 @@ public struct TelegramBotAPI: Sendable {
             throw StoreError.permanent("Telegram: unexpected answer (no message_id)")
         }
         let document = object["document"] as? [String: Any]
-        return Message(id: id, fileId: document?["file_id"] as? String, date: object["date"] as? Int ?? 0)
+        return Message(id: id, fileId: document?["file_id"] as? String, date: object["date"] as? Int ?? 0,
+                       fileName: document?["file_name"] as? String, fileSize: (document?["file_size"] as? NSNumber)?.int64Value)
     }
 
     public func sendDocument(name: String, data: Data, caption: String) throws -> Message {
@@ -106,9 +116,11 @@ public struct TelegramBotAPI: Sendable {
         return try (chat?["pinned_message"]).map(Self.message)
     }
 
-    /// A message by id: bots cannot read history, but forwarding a message returns it (the copy is deleted).
-    public func message(byID id: Int) throws -> Message {
-        let copy = try Self.message(call("forwardMessage", fields: ["chat_id": chatID, "from_chat_id": chatID, "message_id": String(id), "disable_notification": "true"]))
+    /// A message by id (in `chat`, default the configured one): bots cannot read history, but forwarding
+    /// a message into the configured chat returns it with its document (`copyMessage` would return only
+    /// an id); the forward is deleted at once.
+    public func message(byID id: Int, in chat: String? = nil) throws -> Message {
+        let copy = try Self.message(call("forwardMessage", fields: ["chat_id": chatID, "from_chat_id": chat ?? chatID, "message_id": String(id), "disable_notification": "true"]))
         _ = try? deleteMessage(copy.id)
         return copy
     }

@@ -1,0 +1,61 @@
+import Foundation
+import MXBackupKit
+import Testing
+
+/// Disaster recovery onto a new server: the configured database does not exist yet, or exists only as
+/// the empty, wrongly-collated database the official postgres image makes (`POSTGRES_DB=synapse`).
+@Suite struct DisasterRecoveryTests {
+    private func backup(_ box: Sandbox) throws -> String {
+        let result = try box.run(["backup"])
+        guard result.exitCode == 0 else { throw MXError.failed(result.stderr) }
+        return try box.onlyBackup()
+    }
+
+    @Test func aServerWithoutTheDatabaseGetsItAsTheLiveDatabase() throws {
+        let box = try Sandbox()
+        let file = try backup(box)
+        let backedUp = try box.cluster.contentChecksums(database: box.database).filter { $0.key != "e2e_one_time_keys_json" }
+        let synapse = try FakeSynapse(box)
+        defer { synapse.stop() }
+        synapse.stop()
+        try box.cluster.superuser("DROP DATABASE \(box.database) WITH (FORCE)")
+
+        let dry = try box.run(["restore", file, "--dry-run"])
+        #expect(dry.exitCode == 0 && dry.stdout.contains("does not exist yet (a new server)") && !dry.stdout.contains("no longer needed"), "\(dry.stdout)\(dry.stderr)")
+        let restored = try box.run(["restore", file, "--yes"])
+        #expect(restored.exitCode == 0, "\(restored.stderr)")
+        #expect(restored.stdout.contains("restored onto a server that had none") && restored.stdout.contains("health: OK"), "\(restored.stdout)")
+        for clone in ["no longer needed", "not checked", "To roll back"] { #expect(!restored.stdout.contains(clone), "\(clone): \(restored.stdout)") }
+        #expect(try box.cluster.contentChecksums(database: box.database).filter { $0.key != "e2e_one_time_keys_json" } == backedUp)
+        #expect(try box.cluster.scalar("SELECT datcollate || datctype || pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()", database: box.database) == "CCsynapse")
+        #expect(synapse.events.last == "started" && synapse.healthy())
+        #expect(try box.cluster.superuser("SELECT count(*) FROM pg_database WHERE datname LIKE '\(box.database)_%'").first?.first == "0")
+
+        // --target-db naming the missing live database is the same restore, not a clone.
+        synapse.stop()
+        try box.cluster.superuser("DROP DATABASE \(box.database) WITH (FORCE)")
+        let named = try box.run(["restore", file, "--target-db", box.database, "--yes"])
+        #expect(named.exitCode == 0 && named.stdout.contains("restored onto a server that had none") && !named.stdout.contains("no longer needed"), "\(named.stdout)\(named.stderr)")
+    }
+
+    /// The postgres image made `synapse` empty, with the cluster's locale (not C): the swap replaces it
+    /// with a C database, and the report does not offer to roll back to an empty database as if it were data.
+    @Test func anEmptyWronglyCollatedDatabaseIsReplacedAndNotOfferedForRollback() throws {
+        let source = try Sandbox()
+        let file = try backup(source)
+        let box = try Sandbox(fixture: false)
+        try box.cluster.superuser("DROP DATABASE \(box.database)")
+        try box.cluster.superuser("CREATE DATABASE \(box.database) OWNER synapse ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0")
+        let dry = try box.run(["restore", file, "--dry-run"])
+        #expect(dry.stdout.contains("exists but is empty") && !dry.stdout.contains("for rollback"), "\(dry.stdout)")
+        let restored = try box.run(["restore", file, "--yes"])
+        #expect(restored.exitCode == 0, "\(restored.stderr)")
+        #expect(restored.stdout.contains("was empty (no tables) and was dropped") && !restored.stdout.contains("To roll back")
+                && !restored.stdout.contains("kept as"), "\(restored.stdout)")
+        #expect(try box.cluster.scalar("SELECT datcollate || datctype FROM pg_database WHERE datname = current_database()", database: box.database) == "CC")
+        #expect(try box.cluster.scalar("SELECT count(*) FROM users", database: box.database) == source.cluster.scalar("SELECT count(*) FROM users", database: source.database))
+        #expect(try box.cluster.superuser("SELECT count(*) FROM pg_database WHERE datname LIKE '\(box.database)_%'").first?.first == "0")
+        let rollback = try box.run(["rollback", "--yes"])
+        #expect(rollback.exitCode != 0, "\(rollback.stdout)")
+    }
+}
