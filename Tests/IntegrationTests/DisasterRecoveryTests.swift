@@ -58,4 +58,26 @@ import Testing
         let rollback = try box.run(["rollback", "--yes"])
         #expect(rollback.exitCode != 0, "\(rollback.stdout)")
     }
+
+    /// Emptiness is proved again just before the drop: a database that was empty at the plan but got a
+    /// table while the backup loaded (Synapse started on it by hand) is kept for rollback, not dropped.
+    @Test func aDatabaseWrittenDuringTheLoadIsKeptForRollback() throws {
+        let source = try Sandbox()
+        let file = try backup(source)
+        let box = try Sandbox(fixture: false)
+        try box.cluster.superuser("DROP DATABASE \(box.database)")
+        try box.cluster.superuser("CREATE DATABASE \(box.database) OWNER synapse ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0")
+        let run = try PausedRun(box, ["restore", file, "--yes"], pauseAt: "load ")
+        #expect(run.paused(), "\(run.stderr)")
+        _ = try PostgresClient(box.cluster.connection(database: box.database)).query("CREATE TABLE written_meanwhile (x int); INSERT INTO written_meanwhile VALUES (1)")
+        run.release()
+        let restored = try #require(run.finish(seconds: 120))
+        #expect(restored.exitCode == 0, "\(restored.stderr)")
+        #expect(!restored.stdout.contains("was dropped") && restored.stdout.contains("mxbackup rollback"), "\(restored.stdout)")
+        let parked = try box.cluster.superuser("SELECT datname FROM pg_database WHERE datname LIKE '\(box.database)_pre_restore_%'").map { $0[0] }
+        #expect(parked.count == 1)
+        if let parked = parked.first {
+            #expect(try box.cluster.scalar("SELECT x FROM written_meanwhile", database: parked) == "1")
+        }
+    }
 }

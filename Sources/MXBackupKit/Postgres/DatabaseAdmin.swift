@@ -19,6 +19,17 @@ public struct DatabaseAdmin: Sendable {
         try run("SELECT 1 FROM pg_database WHERE datname = \(SQL.literal(database))").first != nil
     }
 
+    /// No relation in any schema and no large object: the official postgres image's POSTGRES_DB before
+    /// Synapse first ran on it. Such a database holds nothing to keep.
+    public func isEmpty(_ database: String) throws -> Bool {
+        try client.scalar("""
+            SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                       AND n.nspname NOT LIKE 'pg_toast%')
+                 + (SELECT count(*) FROM pg_largeobject_metadata)
+            """, database: database) == "0"
+    }
+
     public func databases(prefix: String) throws -> [String] {
         try run("SELECT datname FROM pg_database WHERE starts_with(datname, \(SQL.literal(prefix))) ORDER BY 1").map { $0[0] }
     }

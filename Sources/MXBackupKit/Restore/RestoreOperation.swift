@@ -162,10 +162,7 @@ public struct RestoreOperation {
                   : "\(sessions) sessions of \(roles.joined(separator: ", ")) are connected to \(live) (Synapse runs) and no service control is configured: set services.kind (compose, systemd or command) so that mxbackup stops Synapse, or stop it first; --services none proceeds anyway and ends those sessions")
         }
         // An empty database (the official postgres image's POSTGRES_DB, not Synapse's) is no data to keep.
-        let liveEmpty = try liveExists && tables == nil && target == nil && PostgresClient(connection).scalar("""
-            SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-            """) == "0"
+        let liveEmpty = try liveExists && tables == nil && target == nil && admin.isEmpty(live)
         if target == nil {
             check("live database \(live)", liveExists || tables == nil, liveEmpty ? "exists but is empty (no tables, as the postgres image's POSTGRES_DB creates it): it is replaced, then dropped"
                   : liveExists ? "exists (it will be kept as \(parked))"

@@ -47,8 +47,14 @@ struct SwapRestore: RestoreStrategy {
     }
 
     /// The previous database had no tables: rolling back to it would bring back nothing, so it is dropped.
+    /// Emptiness is proved again on the parked database itself, since something may have written to it
+    /// after the plan; if it now holds anything, it is kept for rollback like any previous database.
     private func replacedEmpty(_ plan: RestorePlan, downtime: Double, health: String, timeline: RestoreOperation.Timeline) throws -> RestoreReport {
         let op = operation
+        guard (try? op.admin.isEmpty(plan.parked)) == true else {
+            return op.report(plan, database: plan.live, timeline: timeline, downtime: downtime, health: health,
+                             safetyCopy: plan.parked, rollback: "mxbackup rollback")
+        }
         var note = "The previous \(plan.live) was empty (no tables) and was dropped: there is nothing to roll back to."
         do {
             try timeline.measure("drop the empty previous database") { try op.admin.drop(plan.parked) }
