@@ -4,8 +4,9 @@ import Testing
 
 /// `mxbackup init --from DIR` on a Selfhost-Matrix checkout writes the configuration of that deployment.
 @Suite struct InitFromTests {
-    /// The layout of a Selfhost-Matrix checkout's docker-compose.yml (trimmed to what matters here).
-    static let compose = """
+    /// The layout of a Selfhost-Matrix checkout's docker-compose.yml (trimmed to what matters here), with
+    /// Synapse's port 8008 published on loopback at `synapsePort`.
+    static func compose(synapsePort: Int = 8008) -> String { """
     services:
       postgres:
         image: postgres:16-alpine
@@ -22,6 +23,12 @@ import Testing
       synapse:
         image: matrixdotorg/synapse:latest
         container_name: matrix-synapse
+        ports:
+          - "127.0.0.1:\(synapsePort):8008"
+      synapse-admin:
+        image: awesometechnologies/synapse-admin:latest
+        ports:
+          - "127.0.0.1:8888:80"
       synapse-worker-media:
         image: matrixdotorg/synapse:latest
       synapse-worker-federation-sender:
@@ -30,12 +37,13 @@ import Testing
         image: nginx:alpine
 
     """
+    }
 
     /// A checkout in DIR with the compose file and a .env for this sandbox's database.
     private func checkout(_ box: Sandbox, env: String? = nil) throws -> String {
         let dir = box.root + "/Selfhost-Matrix"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try write(Self.compose, to: dir + "/docker-compose.yml", mode: 0o644)
+        try write(Self.compose(), to: dir + "/docker-compose.yml", mode: 0o644)
         try write(env ?? """
             POSTGRES_USER=synapse
             POSTGRES_PASSWORD=\(box.cluster.password)
@@ -78,7 +86,7 @@ import Testing
         for line in ["container: 'matrix-postgres'  # from \(config)", "dir: '\(dir)/backups'  # from \(config)",
                      "kind: 'compose'  # from \(config)", "compose_dir: '\(dir)'  # from \(config)",
                      "compose_services: ['synapse', 'synapse-worker-generic', 'synapse-worker-media', 'synapse-worker-federation-sender']  # from \(config)",
-                     "database: '\(box.database)'  # from \(dir)/.env", "keep_days: 7  # from \(dir)/.env",
+                     "url: 'http://127.0.0.1:8008'  # from \(config)", "database: '\(box.database)'  # from \(dir)/.env", "keep_days: 7  # from \(dir)/.env",
                      "offsite: ['telegram']  # from \(config)", "env_file: '\(dir)/.env'  # from \(config)",
                      "# note: \(dir)/.env:7: DOMAIN is not used by mxbackup"] {
             #expect(shown.stdout.contains(line), "\(line)\n\(shown.stdout)")
@@ -117,7 +125,7 @@ import Testing
         #expect(result.exitCode == 2 && result.stderr.contains("\(compose): no postgres service"), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
 
-        try write(Self.compose, to: compose, mode: 0o644)
+        try write(Self.compose(), to: compose, mode: 0o644)
         try write("keep", to: dir + "/m.yaml", mode: 0o600)
         result = try run(box, ["init", "--from", dir, "--output", dir + "/m.yaml"])
         #expect(result.exitCode == 3 && result.stderr.contains("\(dir)/m.yaml already exists: pass --force"), "\(result.stderr)")

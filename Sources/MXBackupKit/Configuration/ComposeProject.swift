@@ -13,6 +13,9 @@ public struct ComposeProject: Sendable, Equatable {
     public var postgresService: String
     /// Synapse's services, the main process (`synapse`) first, then the workers in the file's order.
     public var synapseServices: [String]
+    /// Where the main Synapse's client port 8008 is published on this host (`ports: ["127.0.0.1:8008:8008"]`),
+    /// as an http URL for the health check; nil when it is not published.
+    public var synapseURL: String?
 
     /// Reads the compose file in `directory`; every refusal names the file, what is wrong and what to do.
     public static func load(directory: String) throws -> ComposeProject {
@@ -41,8 +44,38 @@ public struct ComposeProject: Sendable, Equatable {
         // Without container_name compose names the container <project>-<service>-1, the project being the directory's name.
         let project = (URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent).lowercased()
         let container = body?["container_name"]?.string ?? "\(project)-\(service)-1"
-        let synapse = named.map(\.0).filter { $0 == "synapse" || $0.hasPrefix("synapse-") || $0.hasPrefix("synapse_") }
+        // Synapse's services run its image (matrixdotorg/synapse, ghcr.io/element-hq/synapse): not synapse-admin's.
+        let repository = { (body: Node.Mapping?) in image(body).split(separator: "/").last?.split(separator: ":").first.map(String.init) }
+        let isSynapse = { (name: String, body: Node.Mapping?) -> Bool in
+            if body?["image"] != nil { return repository(body) == "synapse" }
+            return name == "synapse" || name.hasPrefix("synapse-") || name.hasPrefix("synapse_")
+        }
+        let synapse = named.filter { isSynapse($0.0, $0.1) }.map(\.0)
+        let main = named.first { $0.0 == "synapse" } ?? named.first { isSynapse($0.0, $0.1) }
         return ComposeProject(file: file, postgresContainer: container, postgresService: service,
-                              synapseServices: synapse.filter { $0 == "synapse" } + synapse.filter { $0 != "synapse" })
+                              synapseServices: synapse.filter { $0 == "synapse" } + synapse.filter { $0 != "synapse" },
+                              synapseURL: main.flatMap { publishedURL(of: 8008, in: $0.1) })
+    }
+
+    /// The host address of a published container port, from the short (`[IP:]HOST:CONTAINER[/tcp]`) or the
+    /// long syntax (`target`, `published`, `host_ip`). An unspecified or wildcard address is reached on loopback.
+    static func publishedURL(of port: Int, in body: Node.Mapping?) -> String? {
+        for entry in body?["ports"]?.sequence ?? [] {
+            var hostIP = "", published: String?
+            if let text = entry.string {
+                var parts = text.split(separator: "/").first.map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) } ?? []
+                guard parts.last == String(port), parts.count >= 2 else { continue }
+                parts.removeLast()
+                published = parts.removeLast()
+                hostIP = parts.joined(separator: ":")
+            } else if let long = entry.mapping, long["target"]?.int == port {
+                published = long["published"]?.string
+                hostIP = long["host_ip"]?.string ?? ""
+            }
+            guard let published, let hostPort = Int(published) else { continue }
+            let host = ["", "0.0.0.0", "::", "[::]"].contains(hostIP) ? "127.0.0.1" : hostIP
+            return "http://\(host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host):\(hostPort)"
+        }
+        return nil
     }
 }

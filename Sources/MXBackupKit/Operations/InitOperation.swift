@@ -63,6 +63,11 @@ public enum InitOperation {
 
             """
         }
+        if let url = compose.synapseURL {
+            text += "synapse:\n  url: \(quoted(url))   # the synapse service's published port 8008: restore checks /health there\n\n"
+        } else {
+            warnings.append("the synapse service in \(compose.file) publishes no port 8008: set synapse.url in \(output) to where Synapse's /health answers (restore checks it before it reports success)")
+        }
         if hasEnv { text += "legacy:\n  env_file: \(quoted(envPath))\n" }
         // What is written must load: checked before it replaces anything.
         let layer = try YAMLConfigFile.parse(text, path: output, loose: false)
