@@ -159,3 +159,17 @@ def test_selective_tables_restore_changes_only_that_table(world, people):
     assert "kept" in m.messages(people["token"], people["room"])  # everything else untouched
     assert world.synapse_pid() == pid and m.health() == "OK"
     m.send(people["token"], people["room"], "still working")
+
+
+def test_tables_users_is_refused_with_the_list_synapses_foreign_keys_need(world, people):
+    """The scripts' guide's Method 3 (`-t users`) on Synapse's real schema: tables reference users by foreign
+    key, so users alone is refused before anything is touched, naming the --tables list that works."""
+    world.mxbackup("backup", check=0)
+    backup = newest_backup(world)
+    before = fingerprint_of_live(world)
+    refused = world.mxbackup("restore", backup, "--tables", "users", "--yes", check=3)
+    listed = refused.stderr.rsplit("--tables ", 1)[1].split()[0].rstrip(";.,")
+    assert {"users", "per_user_experimental_features", "thread_subscriptions", "users_to_send_full_presence_to"} <= set(listed.split(",")), refused.stderr
+    assert fingerprint_of_live(world) == before
+    world.mxbackup("restore", backup, "--tables", listed, "--yes", check=0)
+    assert world.matrix.login("alice", PASSWORD)[0] == 200 and world.matrix.health() == "OK"

@@ -17,8 +17,12 @@ extension Sandbox {
     /// environment there (`docker-PID.env`) and the command's (`container-PID.env`): a `# docker ARGS` line,
     /// then `NAME=VALUE` lines.
     /// `docker compose ps --services` prints `synapse`; other compose calls only log.
+    ///
+    /// With `postgresSocket`, the "container" is the official postgres image's: libpq's defaults inside it
+    /// (no PGHOST, port 5432) reach the server on its own socket, where the image trusts local connections,
+    /// as `docker exec matrix-postgres psql -U synapse` does. Here that is the test cluster's socket directory.
     @discardableResult
-    func dockerStandIn(log: String, environmentDirectory: String? = nil) throws -> String {
+    func dockerStandIn(log: String, environmentDirectory: String? = nil, postgresSocket: (directory: String, port: Int)? = nil) throws -> String {
         try FileManager.default.createDirectory(atPath: binDir, withIntermediateDirectories: true)
         let path = binDir + "/docker"
         let script = #"""
@@ -27,6 +31,7 @@ extension Sandbox {
 
         LOG = \#(pythonString(log))
         ENV_DIR = \#(environmentDirectory.map(pythonString) ?? "None")
+        POSTGRES_SOCKET = \#(postgresSocket.map { "(\(pythonString($0.directory)), '\($0.port)')" } ?? "None")
         args = sys.argv[1:]
         with open(LOG, "a") as f:
             f.write(" ".join(args) + "\n")
@@ -60,6 +65,10 @@ extension Sandbox {
             else:
                 break
         command = args[i + 1:]
+        if POSTGRES_SOCKET:
+            env.setdefault("PGHOST", POSTGRES_SOCKET[0])
+            if env.get("PGPORT", "5432") == "5432":
+                env["PGPORT"] = POSTGRES_SOCKET[1]
 
         def pump(source, target, close_target):
             """Copies to end of input; once the target is gone, keeps draining, as the daemon does."""

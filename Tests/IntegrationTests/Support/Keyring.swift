@@ -7,11 +7,11 @@ struct Keyring {
     let fingerprint: String
 
     /// - Parameter expired: made with a faked clock in 2020, valid for one day, so expired now.
-    static func generate(expired: Bool = false) throws -> Keyring {
+    static func generate(expired: Bool = false, userID: String = "mxbackup test <test@example.org>") throws -> Keyring {
         let home = try makeTemporaryDirectory("mxbackup-gpg")
         var arguments = ["--batch", "--homedir", home, "--passphrase", "", "--pinentry-mode", "loopback"]
         if expired { arguments += ["--faked-system-time", "20200101T000000!"] }
-        arguments += ["--quick-generate-key", "mxbackup test <test@example.org>", "future-default", "default", expired ? "1d" : "never"]
+        arguments += ["--quick-generate-key", userID, "future-default", "default", expired ? "1d" : "never"]
         let made = try ProcessRunner.run(ProcessSpec("gpg", arguments))
         guard made.termination.succeeded else { throw MXError.failed("gpg key generation failed: \(made.stderr)") }
         let listing = try ProcessRunner.run(ProcessSpec("gpg", ["--batch", "--homedir", home, "--with-colons", "--list-keys"]))
