@@ -11,6 +11,14 @@ import Testing
         return try box.onlyBackup()
     }
 
+    /// A sandbox whose database is what the postgres image's POSTGRES_DB makes: empty, the cluster's locale.
+    private func emptyWronglyCollated() throws -> Sandbox {
+        let box = try Sandbox(fixture: false)
+        try box.cluster.superuser("DROP DATABASE \(box.database)")
+        try box.cluster.superuser("CREATE DATABASE \(box.database) OWNER synapse ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0")
+        return box
+    }
+
     @Test func aServerWithoutTheDatabaseGetsItAsTheLiveDatabase() throws {
         let box = try Sandbox()
         let file = try backup(box)
@@ -43,9 +51,7 @@ import Testing
     @Test func anEmptyWronglyCollatedDatabaseIsReplacedAndNotOfferedForRollback() throws {
         let source = try Sandbox()
         let file = try backup(source)
-        let box = try Sandbox(fixture: false)
-        try box.cluster.superuser("DROP DATABASE \(box.database)")
-        try box.cluster.superuser("CREATE DATABASE \(box.database) OWNER synapse ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0")
+        let box = try emptyWronglyCollated()
         let dry = try box.run(["restore", file, "--dry-run"])
         #expect(dry.stdout.contains("exists but is empty") && !dry.stdout.contains("for rollback"), "\(dry.stdout)")
         let restored = try box.run(["restore", file, "--yes"])
@@ -64,9 +70,7 @@ import Testing
     @Test func aDatabaseWrittenDuringTheLoadIsKeptForRollback() throws {
         let source = try Sandbox()
         let file = try backup(source)
-        let box = try Sandbox(fixture: false)
-        try box.cluster.superuser("DROP DATABASE \(box.database)")
-        try box.cluster.superuser("CREATE DATABASE \(box.database) OWNER synapse ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0")
+        let box = try emptyWronglyCollated()
         let run = try PausedRun(box, ["restore", file, "--yes"], pauseAt: "load ")
         #expect(run.paused(), "\(run.stderr)")
         _ = try PostgresClient(box.cluster.connection(database: box.database)).query("CREATE TABLE written_meanwhile (x int); INSERT INTO written_meanwhile VALUES (1)")
@@ -79,5 +83,16 @@ import Testing
         if let parked = parked.first {
             #expect(try box.cluster.scalar("SELECT x FROM written_meanwhile", database: parked) == "1")
         }
+    }
+
+    /// Functions, types or schemas someone made are kept like tables: such a database is not "empty".
+    @Test(arguments: ["CREATE FUNCTION kept() RETURNS int LANGUAGE sql AS 'SELECT 1'", "CREATE TYPE kept AS ENUM ('a')", "CREATE SCHEMA kept"])
+    func aDatabaseWithOnlyFunctionsTypesOrSchemasIsNotEmpty(made: String) throws {
+        let source = try Sandbox()
+        let file = try backup(source)
+        let box = try emptyWronglyCollated()
+        _ = try PostgresClient(box.cluster.connection(database: box.database)).query(made)
+        let dry = try box.run(["restore", file, "--dry-run"])
+        #expect(!dry.stdout.contains("exists but is empty") && dry.stdout.contains("it will be kept as"), "\(dry.stdout)")
     }
 }

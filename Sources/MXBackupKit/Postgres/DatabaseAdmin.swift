@@ -19,13 +19,15 @@ public struct DatabaseAdmin: Sendable {
         try run("SELECT 1 FROM pg_database WHERE datname = \(SQL.literal(database))").first != nil
     }
 
-    /// No relation in any schema and no large object: the official postgres image's POSTGRES_DB before
-    /// Synapse first ran on it. Such a database holds nothing to keep.
+    /// Nothing anyone made: no relation, function or type in any user schema, no schema but public, no
+    /// large object. That is the official postgres image's POSTGRES_DB before Synapse first ran on it.
     public func isEmpty(_ database: String) throws -> Bool {
-        try client.scalar("""
-            SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-                       AND n.nspname NOT LIKE 'pg_toast%')
+        let user = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
+        return try client.scalar("""
+            SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE \(user))
+                 + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE \(user))
+                 + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE \(user))
+                 + (SELECT count(*) FROM pg_namespace n WHERE \(user) AND n.nspname <> 'public')
                  + (SELECT count(*) FROM pg_largeobject_metadata)
             """, database: database) == "0"
     }
