@@ -19,16 +19,21 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .zstd: try Self.drain(ZstdDecoder(MemorySource(input, step: step), name: "fuzz.sql.zst"))
         case .scanner:
             let scanner = DumpScanner()
-            input.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let n = min(step, bytes.count - offset)
-                    scanner.scan(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n]))
-                    offset += n
+            do {
+                try input.withUnsafeBytes { bytes in
+                    var offset = 0
+                    while offset < bytes.count {
+                        let n = min(step, bytes.count - offset)
+                        try scanner.scan(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n]))
+                        offset += n
+                    }
                 }
+                try scanner.finish()
+            } catch let refusal as PsqlScript.Refusal {
+                throw PsqlScript.refused("fuzz.sql", refusal)
             }
             // `--tables` reads the same dump through the table filter.
-            try Self.drain(TableDataFilter(MemorySource(input, step: step), tables: ["public.users", "public.events"]))
+            try Self.drain(TableDataFilter(MemorySource(input, step: step), tables: ["public.users", "public.events"], name: "fuzz"))
         case .layers:
             // The gpg and pg_restore layers are other programs: here they cannot start, which must be a refusal too.
             let source = BackupSource(name: "fuzz.backup", manifest: nil) { (MemorySource(input, step: step), Int64(input.count)) }

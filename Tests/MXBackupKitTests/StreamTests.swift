@@ -97,21 +97,21 @@ func message(_ body: () throws -> Void) -> String {
 
     """
 
-    private func scan(chunk: Int) -> DumpScanner {
+    private func scan(chunk: Int) throws -> DumpScanner {
         let scanner = DumpScanner()
         let bytes = Array(dump.utf8)
         var offset = 0
         while offset < bytes.count {
             let end = min(offset + chunk, bytes.count)
-            bytes[offset..<end].withUnsafeBytes { scanner.scan($0) }
+            try bytes[offset..<end].withUnsafeBytes { try scanner.scan($0) }
             offset = end
         }
         return scanner
     }
 
     @Test(arguments: [1, 2, 3, 7, 64, 100_000])
-    func factsDoNotDependOnChunkBoundaries(chunk: Int) {
-        let scanner = scan(chunk: chunk)
+    func factsDoNotDependOnChunkBoundaries(chunk: Int) throws {
+        let scanner = try scan(chunk: chunk)
         #expect(scanner.tableRows == ["public.events": 3, "public.users": 2, "public.schema_version": 1,
                                       "public.schema_compat_version": 1, "public.empty": 0])
         #expect(scanner.maxStreamOrdering == 42)
@@ -122,9 +122,9 @@ func message(_ body: () throws -> Void) -> String {
         #expect(scanner.bytes == Int64(dump.utf8.count))
     }
 
-    @Test func aCutDumpIsNotComplete() {
+    @Test func aCutDumpIsNotComplete() throws {
         let scanner = DumpScanner()
-        Array(dump.utf8.prefix(300)).withUnsafeBytes { scanner.scan($0) }
+        try Array(dump.utf8.prefix(300)).withUnsafeBytes { try scanner.scan($0) }
         #expect(!scanner.complete)
     }
 }

@@ -74,10 +74,15 @@ public struct BackupInspection: Sendable {
             while true {
                 let n = try opened.read(into: buffer)
                 if n == 0 { break }
-                scanner.scan(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                do {
+                    try scanner.scan(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                } catch {
+                    throw PsqlScript.refused(path, error)
+                }
                 progress?(scanner.bytes)
                 try Interrupts.shared.checkpoint()
             }
+            do { try scanner.finish() } catch { throw PsqlScript.refused(path, error) }
         } catch {
             reader?.cancel()
             throw manifestMismatch(source) ?? error

@@ -164,7 +164,12 @@ public struct BackupOperation {
                 if n == 0 { break }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
                 if scanner.bytes == 0 { FaultPoint.reached("backup: dump: streaming") }
-                scanner.scan(chunk)
+                do {
+                    try scanner.scan(chunk)
+                } catch {
+                    // What restore would refuse must not become a backup that looks good.
+                    throw MXError.failed("pg_dump's output for \(connection.database), line \(error.line), \(error.reason): a restore would refuse it, so no backup is written; please report this")
+                }
                 try sink.write(chunk)
                 if Date().timeIntervalSince(lastProgress) >= 0.5 {
                     lastProgress = Date()
@@ -190,6 +195,12 @@ public struct BackupOperation {
                 throw PostgresClient.explain(message, connection: connection, tool: "pg_dump")
             }
             throw MXError.failed("pg_dump failed (\(termination.description)) after \(Format.bytes(scanner.bytes))\(message.isEmpty ? "" : ": " + message)")
+        }
+        do {
+            try scanner.finish()
+        } catch {
+            sink.cancel()
+            throw MXError.failed("pg_dump's output for \(connection.database), line \(error.line), \(error.reason): a restore would refuse it, so no backup is written; please report this")
         }
         guard scanner.complete else {
             sink.cancel()

@@ -3,7 +3,8 @@ import Foundation
 /// Watches a plain-format pg_dump stream go by and records what the manifest needs: rows per table,
 /// max(events.stream_ordering), Synapse's schema versions, the server name, and whether pg_dump wrote
 /// its completion line. Taken from the dump itself, these facts describe exactly the snapshot the
-/// backup holds, even while Synapse keeps writing.
+/// backup holds, even while Synapse keeps writing. It reads the SQL as psql will (`PsqlScript`) and throws
+/// at the first line psql would run as anything but SQL.
 public final class DumpScanner {
     public private(set) var tableRows: [String: Int64] = [:]
     public private(set) var maxStreamOrdering: Int64?
@@ -13,9 +14,10 @@ public final class DumpScanner {
     /// The versions pg_dump writes in its header comments, for a manifest made from a file (adopt).
     public private(set) var dumpedFrom: String?
     public private(set) var dumpedBy: String?
-    /// pg_dump's last line, "-- PostgreSQL database dump complete", was seen.
-    public private(set) var complete = false
     public private(set) var bytes: Int64 = 0
+    /// pg_dump's last line, "-- PostgreSQL database dump complete", was seen between statements, and
+    /// nothing but its `\unrestrict` line came after it.
+    public var complete: Bool { script.complete && script.endsCleanly }
 
     private struct Copy {
         var table: String
@@ -28,34 +30,40 @@ public final class DumpScanner {
 
     private var copy: Copy?
     private var lines = LineAssembler()
+    private var script = PsqlScript()
 
     public init() {}
 
-    public func scan(_ chunk: UnsafeRawBufferPointer) {
+    public func scan(_ chunk: UnsafeRawBufferPointer) throws(PsqlScript.Refusal) {
         bytes += Int64(chunk.count)
-        lines.feed(chunk) { line($0) }
+        try lines.feed(chunk) { (text) throws(PsqlScript.Refusal) in try line(text) }
     }
 
-    private func line(_ text: UnsafeRawBufferPointer) {
-        if var current = copy {
-            if text.count == 2 && text[0] == 0x5C && text[1] == 0x2E {  // "\."
-                tableRows[current.table, default: 0] += current.rows
-                copy = nil
-                return
-            }
+    /// The end of the stream: a last line without a newline.
+    public func finish() throws(PsqlScript.Refusal) {
+        try lines.finish { (text) throws(PsqlScript.Refusal) in try line(text) }
+    }
+
+    private func line(_ text: UnsafeRawBufferPointer) throws(PsqlScript.Refusal) {
+        switch try script.line(text) {
+        case .copyRow:
+            guard var current = copy else { return }
             current.rows += 1
             if let watch = current.watch { record(field(text, at: watch.index), as: watch.field) }
             copy = current
-            return
-        }
-        if let table = CopyHeader.table(in: text) {
+        case .copyEnd:
+            if let current = copy { tableRows[current.table, default: 0] += current.rows }
+            copy = nil
+        case .copyHeader(let table):
             copy = Self.copy(of: table, header: String(decoding: text, as: UTF8.self))
-        } else if text.elementsEqual(Self.completeLine) {
-            complete = true
-        } else if text.starts(with: Self.dumpedFromPrefix) {
-            dumpedFrom = String(decoding: text.dropFirst(Self.dumpedFromPrefix.count), as: UTF8.self)
-        } else if text.starts(with: Self.dumpedByPrefix) {
-            dumpedBy = String(decoding: text.dropFirst(Self.dumpedByPrefix.count), as: UTF8.self)
+        case .sql(.blank):
+            if text.starts(with: Self.dumpedFromPrefix) {
+                dumpedFrom = String(decoding: text.dropFirst(Self.dumpedFromPrefix.count), as: UTF8.self)
+            } else if text.starts(with: Self.dumpedByPrefix) {
+                dumpedBy = String(decoding: text.dropFirst(Self.dumpedByPrefix.count), as: UTF8.self)
+            }
+        case .sql, .restrictKey:
+            return
         }
     }
 
@@ -87,7 +95,6 @@ public final class DumpScanner {
         return nil
     }
 
-    private static let completeLine = Array("-- PostgreSQL database dump complete".utf8)
     private static let dumpedFromPrefix = Array("-- Dumped from database version ".utf8)
     private static let dumpedByPrefix = Array("-- Dumped by pg_dump version ".utf8)
     private static let watched: [String: (column: String, field: Field)] = [
@@ -111,7 +118,7 @@ public final class DumpScanner {
 struct LineAssembler {
     private var carry: [UInt8] = []
 
-    mutating func feed(_ chunk: UnsafeRawBufferPointer, _ line: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    mutating func feed<E: Error>(_ chunk: UnsafeRawBufferPointer, _ line: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
         guard var start = chunk.baseAddress, chunk.count > 0 else { return }
         let end = start + chunk.count
         while start < end {
@@ -124,7 +131,7 @@ struct LineAssembler {
                 try line(UnsafeRawBufferPointer(start: start, count: newline - start))
             } else {
                 carry.append(contentsOf: UnsafeRawBufferPointer(start: start, count: newline - start))
-                try carry.withUnsafeBytes { try line($0) }
+                try Self.withBytes(carry, line)
                 carry.removeAll(keepingCapacity: carry.count < 1 << 20)
             }
             start = newline + 1
@@ -132,10 +139,18 @@ struct LineAssembler {
     }
 
     /// A last line without a newline at the end of the stream.
-    mutating func finish(_ line: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    mutating func finish<E: Error>(_ line: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
         guard !carry.isEmpty else { return }
-        try carry.withUnsafeBytes { try line($0) }
-        carry.removeAll()
+        defer { carry.removeAll() }
+        try Self.withBytes(carry, line)
+    }
+
+    /// `withUnsafeBytes` that keeps the closure's error type.
+    private static func withBytes<E: Error>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
+        let result: Result<Void, E> = bytes.withUnsafeBytes { buffer in
+            do throws(E) { try body(buffer); return .success(()) } catch { return .failure(error) }
+        }
+        try result.get()
     }
 }
 
@@ -167,15 +182,40 @@ struct ByteQueue {
 /// `COPY public.events (topological_ordering, event_id, …) FROM stdin;` — the header of a table's data.
 enum CopyHeader {
     private static let prefix = Array("COPY ".utf8)
-    private static let suffix = Array("FROM stdin;".utf8)
+    private static let suffix = Array(" FROM stdin;".utf8)
 
-    /// The table (`public.events`, quotes removed) if the line is a COPY header.
+    /// The table (`public.events`, quotes removed) if the line has the shape of pg_dump's COPY header:
+    /// `COPY name (columns) FROM stdin;`, or `COPY name  FROM stdin;` for a table without columns.
     static func table(in line: UnsafeRawBufferPointer) -> String? {
         guard line.starts(with: prefix), line.count > prefix.count + suffix.count,
               UnsafeRawBufferPointer(rebasing: line[(line.count - suffix.count)...]).elementsEqual(suffix) else { return nil }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let open = text.firstIndex(of: "(") else { return nil }
-        return unquote(text[text.index(text.startIndex, offsetBy: 5)..<open].trimmingCharacters(in: .whitespaces))
+        let middle = Array(line[prefix.count..<(line.count - suffix.count)])
+        // The name: parts, quoted ("" is a quote) or not, joined by dots; then an optional column list.
+        var name: [UInt8] = []
+        var i = 0
+        while i < middle.count {
+            let c = middle[i]
+            if c == 0x22 {
+                i += 1
+                while i < middle.count {
+                    if middle[i] == 0x22 {
+                        if i + 1 < middle.count && middle[i + 1] == 0x22 { name.append(0x22); i += 2; continue }
+                        break
+                    }
+                    name.append(middle[i])
+                    i += 1
+                }
+                i += 1
+            } else if c == 0x20 || c == 0x28 {
+                break
+            } else {
+                name.append(c)
+                i += 1
+            }
+        }
+        let rest = String(decoding: middle[min(i, middle.count)...], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, rest.isEmpty || (rest.hasPrefix("(") && rest.hasSuffix(")")) else { return nil }
+        return String(decoding: name, as: UTF8.self)
     }
 
     static func columns(in header: String) -> [String] {

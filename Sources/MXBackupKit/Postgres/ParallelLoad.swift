@@ -35,6 +35,7 @@ final class ParallelLoad {
     /// The COPY line of the block being cut, with its newline; nil between blocks.
     private var copyHeader: [UInt8]?
     private var chunk: [UInt8] = []
+    private var script = PsqlScript()
 
     init(database: String, connection: PostgresConnection, jobs: Int, preamble: [UInt8]) {
         self.database = database
@@ -43,7 +44,8 @@ final class ParallelLoad {
         self.preamble = preamble
     }
 
-    func run(_ source: ByteSource, postamble: [UInt8], beforeCommit: () throws -> Void,
+    /// - Parameter name: the file, for a refusal of its SQL.
+    func run(_ source: ByteSource, named name: String, postamble: [UInt8], beforeCommit: () throws -> Void,
              observe: (UnsafeRawBufferPointer) -> Void) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
@@ -56,9 +58,9 @@ final class ParallelLoad {
                 if n == 0 { break }
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
                 observe(bytes)
-                try lines.feed(bytes) { try line($0) }
+                try lines.feed(bytes) { try line($0, named: name) }
             }
-            try lines.finish { try line($0) }
+            try lines.finish { try line($0, named: name) }
             if phase == .data { try startPostData() }
             try beforeCommit()
             serialBuffer += postamble
@@ -69,57 +71,57 @@ final class ParallelLoad {
         try serial?.finish()
     }
 
-    private func line(_ text: UnsafeRawBufferPointer) throws {
+    /// Each line as psql reads it (`PsqlScript`): a COPY block only where psql sees one, a setting or
+    /// `setval` to replay only when the line is whole statements; a backslash command refuses the file.
+    private func line(_ text: UnsafeRawBufferPointer, named name: String) throws {
+        let kind: PsqlScript.Line
+        do { kind = try script.line(text) } catch { throw PsqlScript.refused(name, error) }
         switch phase {
         case .preData:
-            // A dump that switches databases (`\connect`, from pg_dump --create): other sessions would load
-            // the wrong one, so the rest stays in this session, as plain psql would run it.
-            if text.starts(with: Self.connect) { phase = .postData }
-            guard phase == .postData || CopyHeader.table(in: text) == nil else {
-                try flushSerial()
-                let preData = serial
-                serial = nil
-                try preData?.finish()
-                data = try SessionPool(jobs: jobs, database: database, connection: connection, start: preamble + settings)
-                phase = .data
-                try dataLine(text)
+            guard case .copyHeader = kind else {
+                if kind == .restrictKey || (kind == .sql(.whole) && Self.isSessionSetting(text)) {
+                    settings.append(contentsOf: text)
+                    settings.append(0x0A)
+                }
+                try writeSerial(text)
                 return
             }
-            if Self.isSessionSetting(text) {
-                settings.append(contentsOf: text)
-                settings.append(0x0A)
-            }
-            try writeSerial(text)
+            try flushSerial()
+            let preData = serial
+            serial = nil
+            try preData?.finish()
+            data = try SessionPool(jobs: jobs, database: database, connection: connection, start: preamble + settings)
+            phase = .data
+            try dataLine(text, kind)
         case .data:
-            try dataLine(text)
+            try dataLine(text, kind)
         case .postData:
             try writeSerial(text)
         }
     }
 
-    private func dataLine(_ text: UnsafeRawBufferPointer) throws {
-        if let header = copyHeader {
-            if text.count == 2 && text[0] == 0x5C && text[1] == 0x2E {  // "\." ends the block
-                if chunk.count > header.count { try submitChunk() }  // an empty table needs no COPY
-                copyHeader = nil
-                return
-            }
-            chunk.append(contentsOf: text)
-            chunk.append(0x0A)
-            if chunk.count >= Self.chunkBytes {
-                try submitChunk()
-                startChunk(header)
-            }
-        } else if CopyHeader.table(in: text) != nil {
+    private func dataLine(_ text: UnsafeRawBufferPointer, _ kind: PsqlScript.Line) throws {
+        switch kind {
+        case .copyHeader:
             let header = Array(text) + [0x0A]
             copyHeader = header
             startChunk(header)
-        } else if text.isEmpty || text.starts(with: Self.comment) {
+        case .copyRow:
+            chunk.append(contentsOf: text)
+            chunk.append(0x0A)
+            if chunk.count >= Self.chunkBytes, let header = copyHeader {
+                try submitChunk()
+                startChunk(header)
+            }
+        case .copyEnd:
+            if let header = copyHeader, chunk.count > header.count { try submitChunk() }  // an empty table needs no COPY
+            copyHeader = nil
+        case .sql(.blank):
             return
-        } else if text.starts(with: Self.setval) && text.last == UInt8(ascii: ";") {
+        case .sql(.whole) where text.starts(with: Self.setval):
             sequenceValues.append(contentsOf: text)
             sequenceValues.append(0x0A)
-        } else {
+        default:
             try startPostData()
             try writeSerial(text)
         }
@@ -173,13 +175,10 @@ final class ParallelLoad {
         return error
     }
 
-    private static let comment = Array("--".utf8)
-    private static let connect = Array("\\c".utf8)
     private static let setval = Array("SELECT pg_catalog.setval(".utf8)
     private static let endOfCopy = Array("\\.\n".utf8)
     /// What pg_dump sets at the top of a dump and before its tables (one line each).
-    private static let settingPrefixes = ["\\restrict ", "SELECT pg_catalog.set_config('search_path', "]
-        .map { Array($0.utf8) }
+    private static let settingPrefixes = [Array("SELECT pg_catalog.set_config('search_path', ".utf8)]
         + ["statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "transaction_timeout",
            "client_encoding", "standard_conforming_strings", "check_function_bodies", "xmloption",
            "client_min_messages", "row_security", "default_tablespace", "default_table_access_method", "default_with_oids"]

@@ -6,7 +6,10 @@ public enum SQLLoader {
     /// Memory for CREATE INDEX during a load; 256 MB is safe on any server that runs Synapse.
     public static let maintenanceWorkMem = "256MB"
 
+    /// Every line is read as psql will first (`PsqlScript`): a dump that would run a backslash command is
+    /// refused at that line, before psql sees it.
     /// - Parameters:
+    ///   - name: the file, for a refusal of its SQL.
     ///   - jobs: sessions loading table data at once; more than one needs a load that is not a single transaction.
     ///   - preamble: SQL sent first in every session (e.g. `SET ROLE synapse;` so objects get the right owner).
     ///   - postamble: SQL sent after the dump (checks that raise an error, so that a single transaction rolls back).
@@ -16,16 +19,17 @@ public enum SQLLoader {
     ///   - beforeCommit: runs when the source is exhausted, before psql sees the end of its input; throwing
     ///     there aborts the load like any input error.
     ///   - observe: sees every chunk (for progress).
-    public static func load(_ source: ByteSource, into database: String, connection: PostgresConnection, jobs: Int = 1,
+    public static func load(_ source: ByteSource, named name: String, into database: String, connection: PostgresConnection, jobs: Int = 1,
                             preamble: String = "", postamble: String = "", singleTransaction: Bool = false,
                             beforeCommit: () throws -> Void = {},
                             observe: (UnsafeRawBufferPointer) -> Void = { _ in }) throws {
         precondition(jobs == 1 || !singleTransaction, "one transaction cannot span several sessions")
         if jobs > 1 {
             try ParallelLoad(database: database, connection: connection, jobs: jobs, preamble: Array(preamble.utf8))
-                .run(source, postamble: Array(postamble.utf8), beforeCommit: beforeCommit, observe: observe)
+                .run(source, named: name, postamble: Array(postamble.utf8), beforeCommit: beforeCommit, observe: observe)
             return
         }
+        let source = PsqlCheckedSource(source, name: name)
         let session = try PsqlSession(database: database, connection: connection, transaction: singleTransaction)
         var inputError: Error?
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)

@@ -72,7 +72,7 @@ public struct RestoreCleanup {
         try admin.drop(database)
         try admin.create(database, owner: connection.user)
         let reader = try BackupReader(source: try .file(backup), gpg: gpg, passphrase: passphrase, connection: connection)
-        try SQLLoader.load(reader, into: database, connection: connection)
+        try SQLLoader.load(reader, named: backup, into: database, connection: connection)
         let manifest = try Manifest.read(Manifest.path(forBackup: backup))
         guard reader.fileDigest().sha256 == manifest.file.sha256 else { throw MXError.failed("\(backup) does not match its manifest") }
     }

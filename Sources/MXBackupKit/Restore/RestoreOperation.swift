@@ -338,7 +338,7 @@ public struct RestoreOperation {
                 step: String, timeline: Timeline) throws {
         try timeline.measure(step) {
             let reader = try BackupReader(source: file, gpg: gpg, passphrase: passphrase, connection: connection)
-            let source: ByteSource = tables.map { TableDataFilter(reader, tables: $0) } ?? reader
+            let source: ByteSource = tables.map { TableDataFilter(reader, tables: $0, name: file.name) } ?? reader
             var loaded: Int64 = 0
             var last = Date()
             let started = Date()
@@ -353,7 +353,7 @@ public struct RestoreOperation {
                             : MXError.failed("\(file.name) changed since the preflight read it")
                     }
                 }
-                try SQLLoader.load(source, into: database, connection: connection, jobs: singleTransaction ? 1 : options.jobs, preamble: role + preamble,
+                try SQLLoader.load(source, named: file.name, into: database, connection: connection, jobs: singleTransaction ? 1 : options.jobs, preamble: role + preamble,
                                    postamble: postamble, singleTransaction: singleTransaction, beforeCommit: sameFile) { chunk in
                     if loaded == 0 { FaultPoint.reached("\(step): streaming") }
                     loaded += Int64(chunk.count)
