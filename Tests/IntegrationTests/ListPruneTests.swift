@@ -49,6 +49,8 @@ import Testing
     @Test func pruneAppliesRetentionButNeverTheNewestVerifiedBackup() throws {
         let box = try Sandbox()
         let legacy = try box.legacyBackup(name: "synapse_db_20240101_030000.sql.gz", in: box.backupDir)
+        var written = [timeval(tv_sec: time(nil) - 3 * 86400, tv_usec: 0), timeval(tv_sec: time(nil) - 3 * 86400, tv_usec: 0)]
+        utimes(legacy, &written)  // as find -mtime, keep_days goes by the file's last write too
         var made: [String] = []
         for _ in 0..<3 {
             #expect(try box.run(["backup"]).exitCode == 0)
@@ -92,6 +94,34 @@ import Testing
         #expect(pruned.stdout.contains("newest verified backup"))
         #expect(box.backupFiles().filter { !$0.hasSuffix(".partial") }
             == [(b as NSString).lastPathComponent, (Manifest.path(forBackup: b) as NSString).lastPathComponent].sorted())
+    }
+
+    /// The scripts' files come back from offsite or another disk with new modification times, and a failed
+    /// run of the scripts leaves a 20-byte gzip with the newest name: neither may cost a good backup.
+    @Test func pruneKeepsWhatFindMtimeKeepsAndNeverCountsAFileThatCannotBeABackup() throws {
+        let box = try Sandbox()
+        let first = try box.legacyBackup(name: "synapse_db_20240101_030000.sql.gz", in: box.backupDir)
+        let second = try box.legacyBackup(name: "synapse_db_20240102_030000.sql.gz", in: box.backupDir)
+        let kept = try box.run(["prune", "--keep-days", "7"])
+        #expect(kept.exitCode == 0, "\(kept.stderr)")
+        #expect(FileManager.default.fileExists(atPath: first) && FileManager.default.fileExists(atPath: second), "\(kept.stdout)")
+
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "yyyyMMdd_HHmmss"
+        let failed = box.backupDir + "/synapse_db_\(f.string(from: Date())).sql.gz"
+        let gzip = try ProcessRunner.run(ProcessSpec("bash", ["-c", "gzip -c < /dev/null > '\(failed)'"]))
+        #expect(gzip.termination.succeeded)
+        let status = try box.run(["status"])
+        #expect(status.exitCode == 5 && status.stdout.contains("too small to hold a Synapse dump"), "\(status.stdout)")
+        let doctor = try box.run(["doctor"])
+        #expect(doctor.stdout.split(separator: "\n").contains { $0.hasPrefix("[FAIL]") && $0.contains("last backup") && $0.contains(failed) }, "\(doctor.stdout)")
+
+        let pruned = try box.run(["prune", "--keep-last", "1"])
+        #expect(pruned.exitCode == 0, "\(pruned.stderr)")
+        #expect(pruned.stderr.contains("\(failed): 20 bytes, too small to hold a Synapse dump"), "\(pruned.stderr)")
+        #expect(FileManager.default.fileExists(atPath: second), "\(pruned.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: first) && !FileManager.default.fileExists(atPath: failed), "\(pruned.stdout)")
     }
 }
 

@@ -88,7 +88,10 @@ import Testing
         for (text, expected) in [("GPG_RECIPIENT=${GPG_KEY}", "/x/.env:2: GPG_RECIPIENT uses $GPG_KEY"),
                                  ("GPG_RECIPIENT=", "/x/.env:2: GPG_RECIPIENT is empty"),
                                  ("GPG_RECIPIENT=CHANGE_ME_fingerprint", "/x/.env:2: GPG_RECIPIENT is a template placeholder"),
-                                 ("GPG_RECIPIENT=\"ABCD", "/x/.env:2: GPG_RECIPIENT: the quoted value is not closed")] {
+                                 ("GPG_RECIPIENT=\"ABCD", "/x/.env:2: GPG_RECIPIENT: the quoted value is not closed"),
+                                 // compose's take-it-from-the-environment forms, with the variable unset
+                                 ("GPG_RECIPIENT", "/x/.env:2: GPG_RECIPIENT takes its value from the environment, where GPG_RECIPIENT is not set"),
+                                 ("export GPG_RECIPIENT", "/x/.env:2: GPG_RECIPIENT takes its value from the environment")] {
             let error = #expect(throws: MXError.self) { try LegacyEnvFile.parse("POSTGRES_DB=synapse\r\n" + text + "\r\n", path: "/x/.env", loose: false) }
             #expect(error?.message.hasPrefix(expected) == true, "\(String(describing: error))")
         }

@@ -6,6 +6,8 @@ public struct BackupEntry: Sendable {
     public var name: String { (path as NSString).lastPathComponent }
     public var size: Int64
     public var created: Date
+    /// The file's last write (what the scripts' `find -mtime` goes by).
+    public var modified: Date
     public var compression: Compression
     public var encrypted: Bool
     public var manifest: Manifest?
@@ -29,6 +31,18 @@ public struct BackupEntry: Sendable {
         if let recipients { return "gpg to " + recipients.map { String($0.suffix(16)) }.joined(separator: ",") }
         return manifest?.encryption.mode == "symmetric" ? "gpg passphrase" : encryption
     }
+
+    /// Why the file cannot be a backup that restores, seen without reading it: empty, smaller than any
+    /// Synapse dump (a failed run of the scripts leaves a 20-byte gzip), or not the size its manifest says.
+    public var implausibility: String? {
+        if let manifest, manifest.file.size != size { return "\(size) bytes where its manifest says \(manifest.file.size)" }
+        if size == 0 { return "empty (0 bytes)" }
+        if manifest == nil && size < Self.smallestDump { return "\(size) bytes, too small to hold a Synapse dump" }
+        return nil
+    }
+
+    /// Even Synapse's empty schema compresses to tens of kB; 4 KiB leaves a wide margin.
+    public static let smallestDump: Int64 = 4096
 
     /// Seconds since `created`, never negative.
     public func age(now: Date = Date()) -> Double { max(0, now.timeIntervalSince(created)) }
@@ -95,7 +109,7 @@ public struct BackupCatalog: Sendable {
             let compression: Compression = parsed.suffix.contains(".zst") ? .zstd : parsed.suffix.contains(".gz") ? .gzip : .none
             let kind: BackupName.Kind = parsed.kind == .safety || manifest?.purpose == Manifest.safetyPurpose ? .safety : .backup
             entries.append(BackupEntry(path: path, size: (attributes[.size] as? NSNumber)?.int64Value ?? 0,
-                                       created: created ?? modified, compression: compression,
+                                       created: created ?? modified, modified: modified, compression: compression,
                                        encrypted: parsed.suffix.hasSuffix(".gpg"), manifest: manifest, kind: kind, clockNote: clockNote))
         }
         entries.sort { $0.created > $1.created }

@@ -175,10 +175,14 @@ public struct Doctor {
         if let newest = catalog.first {
             let age = newest.age()
             let dating = newest.datingProblem()
-            add("last backup", age > maxAge ? .fail : dating != nil ? .warn : .ok,
-                "\(newest.path), \(Format.duration(age)) old (limit \(Format.duration(maxAge)))" + (dating.map { ": \($0)" } ?? ""),
-                fix: dating != nil && age <= maxAge ? "check the clock and time zone (TZ) of this machine and of whatever named the file"
-                                                    : "run mxbackup backup, and check the cron job or timer that should run it")
+            if let why = newest.implausibility {
+                add("last backup", .fail, "\(newest.path) is \(why): it cannot restore", fix: "run mxbackup backup, and check the job that wrote this file")
+            } else {
+                add("last backup", age > maxAge ? .fail : dating != nil ? .warn : .ok,
+                    "\(newest.path), \(Format.duration(age)) old (limit \(Format.duration(maxAge)))" + (dating.map { ": \($0)" } ?? ""),
+                    fix: dating != nil && age <= maxAge ? "check the clock and time zone (TZ) of this machine and of whatever named the file"
+                                                        : "run mxbackup backup, and check the cron job or timer that should run it")
+            }
         } else {
             add("last backup", .fail, "no backup in \(config.backupDirectory)", fix: "mxbackup backup")
         }

@@ -2,7 +2,7 @@ import Foundation
 
 /// `mxbackup status`: one screen for people and one object for monitoring, with exit codes that say
 /// what is wrong: 7 an interrupted restore waits for `restore --resume-cleanup` (Synapse may be stopped; before
-/// all others), else 4 no backup or the newest is too old, 5 the newest backup failed its last verify,
+/// all others), else 4 no backup or the newest is too old, 5 the newest backup failed its last verify or cannot be one (empty, too small),
 /// 6 the last drill failed (the first that applies, in that order), else 0 OK.
 public struct StatusReport: Sendable, Codable {
     public struct Backup: Sendable, Codable {
@@ -101,6 +101,10 @@ public struct StatusReport: Sendable, Codable {
             }
             if newest.verified == false {
                 report.problems.append("the newest backup failed verification")
+                codes.append(5)
+            }
+            if let why = catalog.entries.first?.implausibility {
+                report.problems.append("the newest backup \(newest.file) is \(why): it cannot restore; check the job that writes it")
                 codes.append(5)
             }
         } else {

@@ -51,6 +51,9 @@ public enum LegacyEnvFile {
             switch key {
             case "gpg.recipients":
                 // Encryption was asked for: a value that does not give a recipient fails closed.
+                if variable.fromEnvironment, !variable.unresolved.isEmpty {
+                    throw MXError.configuration("\(place) takes its value from the environment, where \(variable.name) is not set: backups would not be encrypted; set it there or in the file, or delete the line to back up unencrypted")
+                }
                 if let missing = variable.unresolved.first {
                     throw MXError.configuration("\(place) uses $\(missing), which is set neither earlier in the file nor in the environment: backups would not be encrypted; set it, or delete the line to back up unencrypted")
                 }
@@ -91,6 +94,8 @@ struct EnvFileVariable {
     var line: Int
     /// Variables the value refers to that had no value (they were replaced by nothing).
     var unresolved: [String]
+    /// A bare `NAME` line: the value is the environment's.
+    var fromEnvironment: Bool
 }
 
 /// Walks an env file one assignment at a time, over Unicode scalars so that CR LF is two characters.
@@ -150,10 +155,13 @@ struct EnvFileReader {
             throw error(start, "not a NAME=value line (the line is not shown: it may hold a secret)")
         }
         if separator == "\n" {
-            // A bare NAME takes the value from the environment, as compose does.
-            guard let value = environment[name] else { return try next() }
+            // A bare NAME takes the value from the environment, as compose does; unset, it names nothing
+            // (which encryption must not take as "no encryption").
+            guard let value = environment[name] else {
+                return EnvFileVariable(name: name, value: "", line: start, unresolved: [name], fromEnvironment: true)
+            }
             earlier[name] = value
-            return EnvFileVariable(name: name, value: value, line: start, unresolved: [])
+            return EnvFileVariable(name: name, value: value, line: start, unresolved: [], fromEnvironment: true)
         }
         index += 1
         skipBlanks()
@@ -180,7 +188,7 @@ struct EnvFileReader {
             value = try interpolate(String(raw), name: name, start: start, unresolved: &unresolved)
         }
         earlier[name] = value
-        return EnvFileVariable(name: name, value: value, line: start, unresolved: unresolved)
+        return EnvFileVariable(name: name, value: value, line: start, unresolved: unresolved, fromEnvironment: false)
     }
 
     /// A quoted value up to its closing quote (which a backslash escapes); double quotes also take

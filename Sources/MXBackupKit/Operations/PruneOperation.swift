@@ -4,8 +4,9 @@ import Foundation
 ///
 /// Only this database's backups are candidates: files named like a backup (`BackupName.parse`) whose
 /// manifest, if any, names this database; anything else in the directory is never touched. Never deletes
-/// the newest backup whose manifest checksum matches its file (so a broken policy or a run of failed backups
-/// can never leave zero good backups); deletes a manifest with its backup; removes leftovers (`.partial`
+/// the newest backup whose manifest checksum matches its file, or without one the newest legacy file that
+/// can be a backup (so a broken policy or a run of failed backups can never leave zero good backups); files
+/// that cannot be backups (`BackupEntry.implausibility`) never count towards keep_last; deletes a manifest with its backup; removes leftovers (`.partial`
 /// files, orphan manifests) older than a day (younger ones may belong to a running backup). Restores' safety
 /// copies (safety backup files, databases, schemas) go after `restore.safety_keep_hours`.
 public struct PruneOperation {
@@ -48,15 +49,24 @@ public struct PruneOperation {
         let catalog = try BackupCatalog.scan(directory)
         let mine = { (entry: BackupEntry) in entry.manifest.map { $0.database == database } ?? true }
         let entries = catalog.entries.filter(mine)
-        var reasons = policy.reasons(for: entries.map(\.created), now: now)
+        var reasons = policy.reasons(for: entries.map(\.created), lastWritten: entries.map(\.modified),
+                                     countable: entries.map { $0.implausibility == nil }, now: now)
         // entries are newest first: protect the first one whose checksum is right.
+        var protected = false
         for (index, entry) in entries.enumerated() {
             guard let manifest = entry.manifest else { continue }
             if manifest.file.size == entry.size, (try? SHA256Hasher.hex(of: entry.path)) == manifest.file.sha256 {
                 reasons[index].append("newest verified backup")
+                protected = true
                 break
             }
             console.warn("\(entry.path): does not match its manifest's size/checksum")
+        }
+        if !protected, let index = entries.firstIndex(where: { $0.isLegacy && $0.implausibility == nil }) {
+            reasons[index].append("newest legacy backup (no backup with a manifest checks out)")
+        }
+        for entry in entries {
+            if let why = entry.implausibility { console.warn("\(entry.path): \(why): not counted as a backup") }
         }
         var decisions = entries.enumerated().map { index, entry in
             Decision(path: entry.path, created: entry.created, size: entry.size, keep: !reasons[index].isEmpty, reasons: reasons[index])

@@ -22,9 +22,15 @@ public struct RetentionPolicy: Sendable, Equatable {
     public var isEmpty: Bool { [keepDays, keepLast, keepDaily, keepWeekly, keepMonthly].allSatisfy { $0 == nil } }
 
     /// For each date (any order), the reasons it is kept; an empty list means it may go.
-    public func reasons(for dates: [Date], now: Date, calendar: Calendar = .current) -> [[String]] {
+    /// - Parameters:
+    ///   - lastWritten: each file's modification time; keep_days keeps what either time calls young, so that
+    ///     files copied back (new mtime, old name) stay as `find -mtime` would keep them.
+    ///   - countable: which entries can be backups at all: only they fill keep_last and the calendar
+    ///     buckets, so an empty file never takes a good backup's place.
+    public func reasons(for dates: [Date], lastWritten: [Date]? = nil, countable: [Bool]? = nil, now: Date,
+                        calendar: Calendar = .current) -> [[String]] {
         var reasons = Array(repeating: [String](), count: dates.count)
-        let newestFirst = dates.indices.sorted { dates[$0] > dates[$1] }
+        let newestFirst = dates.indices.sorted { dates[$0] > dates[$1] }.filter { countable?[$0] ?? true }
         if let keepLast {
             for index in newestFirst.prefix(keepLast) { reasons[index].append("last \(keepLast)") }
         }
@@ -32,7 +38,7 @@ public struct RetentionPolicy: Sendable, Equatable {
             // As the scripts' `find -mtime +N -delete`: find counts whole 24 h periods, rounded down, so it
             // deletes a file once it is (N+1)×24 h old, and keeps everything younger.
             let limit = Double(keepDays + 1) * 86400
-            for index in dates.indices where now.timeIntervalSince(dates[index]) < limit {
+            for index in dates.indices where now.timeIntervalSince(max(dates[index], lastWritten?[index] ?? .distantPast)) < limit {
                 reasons[index].append("keep_days \(keepDays): younger than \(keepDays + 1)×24h")
             }
         }
