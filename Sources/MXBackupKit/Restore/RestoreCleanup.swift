@@ -36,7 +36,12 @@ public struct RestoreCleanup {
                 var cleanup = self
                 cleanup.services = services.recorded(state.services ?? services.names)
                 actions += try state.recordedStrategy.type.resumeCleanup(from: state, cleanup)
-                if state.servicesStopped {
+                let live = connection.database
+                if state.servicesStopped, try !admin.exists(live) || admin.isEmpty(live) {
+                    // Put back as it was, the database holds nothing Synapse can run on: started, it would fail
+                    // its health check for ever (and this cleanup with it), or make a new, empty homeserver.
+                    actions.append("Synapse left stopped: \(live) is \(try admin.exists(live) ? "empty" : "absent"), as before the restore; run the restore again")
+                } else if state.servicesStopped {
                     FaultPoint.reached("cleanup: start Synapse")
                     try cleanup.services.startMain()
                     if !(cleanup.services is NoServices), let problem = health.waitUntilHealthy() {

@@ -70,13 +70,18 @@ struct SwapRestore: RestoreStrategy {
     private func install(_ plan: RestorePlan, journal: RestoreJournal, timeline: RestoreOperation.Timeline) throws -> RestoreReport {
         let op = operation
         if let unavailable = op.services.unavailable { throw MXError.refused("\(unavailable): \(dropScratch(plan, journal))") }
+        // Synapse is not running and is to be started: recorded as stopped, so that a kill before it is up
+        // leaves the start to --resume-cleanup.
         try Interrupts.shared.critical {
-            try journal.enter(.swapping)
+            try journal.enter(.swapping) {
+                $0.servicesStopped = true
+                $0.services = op.services.names
+            }
             try timeline.measure("rename \(plan.scratch) -> \(plan.live)") { try op.admin.rename([(plan.scratch, plan.live)]) }
             try? journal.enter(.committed)
         }
+        let problem = Interrupts.shared.critical { DatabaseSwap(admin: op.admin, services: op.services, health: op.health).startAndCheck(timeline) }
         journal.finish()
-        let problem = DatabaseSwap(admin: op.admin, services: op.services, health: op.health).startAndCheck(timeline)
         if let problem {
             throw MXError.failed("\(plan.live) is restored and checked, but Synapse is not healthy on it (\(problem)): check Synapse's logs and configuration; the database stays (there was none before to go back to)")
         }
@@ -103,12 +108,14 @@ struct SwapRestore: RestoreStrategy {
     static func resumeCleanup(from state: RestoreState, _ cleanup: RestoreCleanup) throws -> [String] {
         let admin = cleanup.admin
         let rejected = state.rejected ?? state.scratch
+        let installed = try [.swapping, .committed].contains(state.phase)
+            && !admin.exists(state.scratch) && !admin.exists(state.parked) && admin.exists(state.live)
         switch state.phase {
+        case _ where installed:
+            // A new server's restore: its one rename (scratch -> live) had happened.
+            return ["the restore had finished: \(state.live) is the restored database (the server had none before)"]
         case .swapping where try admin.exists(state.parked), .committed:
             return ["the swap had happened: \(state.live) is the restored database, the previous one is \(state.parked)"]
-        case .swapping where try !admin.exists(state.scratch) && !admin.exists(state.parked) && admin.exists(state.live):
-            // A new server's restore: its one rename (scratch -> live) had happened.
-            return ["the restore had finished: \(state.live) is the restored database (the server had none before); start Synapse if it is not running"]
         case .creating, .loading, .stopping, .swapping:
             guard try admin.exists(state.scratch) else { return ["\(state.live) was never touched"] }
             try admin.drop(state.scratch)

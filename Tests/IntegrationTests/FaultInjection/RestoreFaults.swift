@@ -22,6 +22,26 @@ enum RestoreFaults {
             rerunsWhenDone: !clone)
     }
 
+    /// Disaster recovery: the live database is gone (a new server), or is the empty one the postgres image
+    /// makes (in its locale); the restore creates or replaces it. Interrupted, the server is left as it was:
+    /// no database, or the empty one.
+    static func ontoANewServer(empty: Bool) -> FaultScenario {
+        FaultScenario(
+            operation: empty ? "restore over an empty database" : "restore onto a new server", synapse: true,
+            prepare: { world in
+                try world.must(["backup"])
+                world.backup = world.backups.first
+                world.synapse?.stop()  // as on a new server: only PostgreSQL runs until the database is back
+                let live = SQL.identifier(world.live)
+                try world.box.cluster.superuser("DROP DATABASE \(live) WITH (FORCE)")
+                if empty {
+                    try world.box.cluster.superuser("CREATE DATABASE \(live) OWNER synapse ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0")
+                }
+            },
+            arguments: { world in ["restore", world.backup!, "--yes"] },
+            rerunsWhenDone: false)
+    }
+
     static let scenarios = [
         restore(["--strategy", "swap"]),
         restore(["--strategy", "recreate"]),
@@ -32,6 +52,8 @@ enum RestoreFaults {
         restore(["--strategy", "recreate"], rows: 100_000, table: "filler", aimed: true),
         restore(["--strategy", "in-place"], rows: 100_000, table: "filler", aimed: true),
         restore(["--tables"], rows: 100_000, table: "filler", aimed: true),
+        ontoANewServer(empty: false),
+        ontoANewServer(empty: true),
     ]
 }
 

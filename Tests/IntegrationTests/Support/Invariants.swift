@@ -120,7 +120,8 @@ struct Invariants {
         if FileManager.default.fileExists(atPath: world.statePath) { findings.left("\(when): the restore state file is still there") }
         for partial in world.box.backupFiles().filter({ $0.hasSuffix(".partial") }) { findings.left("\(when): stray \(partial)") }
         if let holder = OperationLock.holder(directory: world.box.backupDir, connection: world.box.cluster.connection(database: world.live)) { findings.left("\(when): the lock is held: \(holder)") }
-        if let synapse = world.synapse, !synapse.healthy() {
+        // Synapse cannot run on a database that is absent or empty (a new server's): then it stays stopped.
+        if let synapse = world.synapse, try live.map({ $0.tables.keys.contains { !$0.hasPrefix("(") } }) ?? false, !synapse.healthy() {
             findings.left("\(when): Synapse is not running (service events: \(synapse.events.joined(separator: ", ")))")
         }
         let safetyCopies = SafetyCopies.kinds.map { DatabaseNames.prefix($0, of: world.live) }
