@@ -45,6 +45,8 @@ import Testing
         ("-- PostgreSQL database dump complete\nDROP TABLE users;", 2),
         ("-- PostgreSQL database dump complete\n\\restrict abc", 2),
         ("\\restrict abc; \\! id", 1),
+        ("SET client_encoding = 'SJIS';\nSELECT E'\u{0101}\\' \\! id';", 2),  // for psql, 0x81 0x5C is one SJIS character
+        ("SELECT $\u{00E9}$ x $\u{00E8}$ \\! id $\u{00E9}$;", 1),
     ])
     func hostileLinesAreRefused(sql: String, line: Int) {
         #expect(refusedLine(sql) == line, "\(sql.debugDescription)")

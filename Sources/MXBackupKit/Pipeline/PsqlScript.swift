@@ -142,7 +142,15 @@ public struct PsqlScript {
                 }
                 i += 1
             case .escapeQuote:
-                if c == 0x5C { i += 2; continue }
+                if c == 0x5C {
+                    // In a client encoding such as SJIS or BIG5 (which SQL can switch to), a backslash after a
+                    // non-ASCII byte is part of that character for psql, not an escape.
+                    if i > 0 && t[i - 1] >= 0x80 {
+                        throw refusal("has a backslash after a non-ASCII byte in an E'' string, which psql reads differently in some client encodings")
+                    }
+                    i += 2
+                    continue
+                }
                 if c == 0x27 {
                     if at(i + 1) == 0x27 { i += 2 } else { state = .normal; i += 1 }
                     continue
@@ -227,7 +235,12 @@ public struct PsqlScript {
             while j < t.count, Self.isIdentStart(t[j]) || Self.isDigit(t[j]) { j += 1 }
         }
         if j < t.count && t[j] == 0x24 {
-            state = .dollarQuote(tag: Array(t[start...j]))
+            let tag = Array(t[start...j])
+            // psql compares a tag's non-ASCII bytes as characters of the client encoding, which SQL can switch.
+            if tag.contains(where: { $0 >= 0x80 }) {
+                throw refusal("has a dollar quote whose tag is not ASCII, which psql matches differently in some client encodings")
+            }
+            state = .dollarQuote(tag: tag)
             return j + 1
         }
         if j == start + 1 {
