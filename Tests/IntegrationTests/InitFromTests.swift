@@ -77,7 +77,7 @@ import Testing
         #expect(fileMode(config) == 0o600)
         let text = try String(contentsOfFile: config, encoding: .utf8)
         #expect(!text.contains(box.cluster.password) && !text.contains("secret-token-value"))
-        #expect(written.stdout.contains("0 3 * * * ") && written.stdout.contains(" backup --config \(config) --quiet && ")
+        #expect(written.stdout.contains("0 3 * * * ") && written.stdout.contains(" backup --config \(config) --quiet; ")
                 && written.stdout.contains(" prune --config \(config) --quiet"), "\(written.stdout)")
         #expect(written.stdout.contains("remove the old cron's 'find backups -name \"synapse_db_*\" -mtime +N -delete' line: it would also delete mxbackup's files"))
 
@@ -137,5 +137,16 @@ import Testing
         result = try run(box, ["init", "--from", dir, "--output", dir + "/other.yaml"])
         #expect(result.exitCode == 2 && result.stderr.contains("\(dir)/.env:1: GPG_RECIPIENT"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/other.yaml"))
+    }
+
+    /// The crontab line survives paths with blanks, and a recipient whose key is not here yet is said.
+    @Test func theCrontabLineIsQuotedAndAMissingKeyIsAWarning() throws {
+        let box = try Sandbox()
+        let dir = try checkout(box, env: "POSTGRES_DB=\(box.database)\nBACKUP_RETENTION_DAYS=7\nGPG_RECIPIENT=0123456789ABCDEF0123456789ABCDEF01234567\n")
+        let config = dir + "/my config.yaml"
+        let result = try run(box, ["init", "--from", dir, "--output", config])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(result.stdout.contains(" backup --config '\(config)' --quiet; ") && result.stdout.contains(" prune --config '\(config)' --quiet"), "\(result.stdout)")
+        #expect(result.stderr.contains("\(dir)/.env: GPG_RECIPIENT: gpg.recipients: no public key") && result.stderr.contains("every backup is refused"), "\(result.stderr)")
     }
 }

@@ -95,7 +95,7 @@ import Testing
         // The documented step.
         let initialised = try checkout.mxbackup(["init", "--from", dir, "--output", checkout.config])
         #expect(initialised.exitCode == 0, "\(initialised.stderr)")
-        #expect(initialised.stdout.contains(" backup --config \(checkout.config) --quiet && ") && initialised.stdout.contains("-mtime +N -delete"), "\(initialised.stdout)")
+        #expect(initialised.stdout.contains(" backup --config \(checkout.config) --quiet; ") && initialised.stdout.contains("-mtime +N -delete"), "\(initialised.stdout)")
         // The only edit: the Bot API is the local stand-in, not api.telegram.org.
         let written = try String(contentsOfFile: checkout.config, encoding: .utf8)
         try write(written.replacingOccurrences(of: "telegram:\n", with: "telegram:\n  api_url: \(bot.url)\n  message_interval_ms: 10\n"), to: checkout.config, mode: 0o600)

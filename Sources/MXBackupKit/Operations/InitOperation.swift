@@ -35,6 +35,12 @@ public enum InitOperation {
         if env?.entries.values.contains(where: { $0.looseFile != nil }) == true {
             warnings.append("\(envPath) holds secrets and is readable by group or others (mode \(Secrets.mode(envPath))): mxbackup refuses to use them until you run chmod 600 \(envPath)")
         }
+        if case .list(let recipients)? = env?["gpg.recipients"] {
+            // The key may be imported after init; until then every backup is refused, so it is said now.
+            do { _ = try GPG().usableRecipients(recipients) } catch {
+                warnings.append("\(envPath): GPG_RECIPIENT: \((error as? MXError)?.message ?? "\(error)"); until then every backup is refused")
+            }
+        }
         if hasEnv, env?["gpg.recipients"] == nil { warnings.append("\(envPath) sets no GPG_RECIPIENT: backups will not be encrypted (set gpg.recipients to encrypt them)") }
         let quoted = { (s: String) in "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
         var text = """
@@ -74,15 +80,17 @@ public enum InitOperation {
         _ = try Configuration(layers: [.defaults] + (env.map { [$0] } ?? []) + [layer], configFile: output)
         try FileSink.writeAtomically(Data(text.utf8), to: output, mode: 0o600)
 
-        let config = absolute(output)
+        let config = shellWord(absolute(output))
+        let executable = shellWord(executable)
         let prune = env?["retention.keep_days"] != nil
+        // `;`, not `&&`: prune never deletes the newest good backup, and a failed push must not stop it for good.
         var instructions = [
             "replace the scripts' backup line in the crontab (crontab -e) with, at the same time:",
-            "  0 3 * * * \(executable) backup --config \(config) --quiet" + (prune ? " && \(executable) prune --config \(config) --quiet" : ""),
+            "  0 3 * * * \(executable) backup --config \(config) --quiet" + (prune ? "; \(executable) prune --config \(config) --quiet" : ""),
             "remove the old cron's 'find backups -name \"synapse_db_*\" -mtime +N -delete' line: it would also delete mxbackup's files (manifests and backups) behind prune's back, the newest good backup included"
                 + (prune ? "; prune keeps exactly what it kept (BACKUP_RETENTION_DAYS)" : ""),
         ]
-        if !prune { instructions.append("no BACKUP_RETENTION_DAYS in the .env: set retention.* in \(config), then add '&& \(executable) prune --config \(config) --quiet' to the line") }
+        if !prune { instructions.append("no BACKUP_RETENTION_DAYS in the .env: set retention.* in \(config), then add '; \(executable) prune --config \(config) --quiet' to the line") }
         instructions.append("then: 'mxbackup adopt --all --config \(config)' makes the scripts' backups first-class, and 'mxbackup doctor --config \(config)' checks the whole setup")
         return Result(path: output, instructions: instructions, warnings: warnings)
     }
@@ -96,5 +104,13 @@ public enum InitOperation {
     private static func absolute(_ path: String) -> String {
         let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
         return (full as NSString).standardizingPath
+    }
+
+    /// A word for a crontab line: quoted for sh when it holds anything but safe characters, and `%` (cron's
+    /// newline) escaped.
+    static func shellWord(_ word: String) -> String {
+        let safe = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "/._-+=:,@"))
+        guard word.unicodeScalars.contains(where: { !safe.contains($0) }) || word.isEmpty else { return word }
+        return ("'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'").replacingOccurrences(of: "%", with: "\\%")
     }
 }
