@@ -7,7 +7,7 @@ import Testing
 /// would send the rest of it into another database (a drill into the live one). Every command that reads a
 /// dump refuses such a file at its line, and nothing runs.
 @Suite struct HostileDumpTests {
-    enum Payload: String, CaseIterable, Sendable { case shell, connect, appended }
+    enum Payload: String, CaseIterable, Sendable { case shell, connect, appended, dropDatabase, nul }
 
     /// A legacy `.sql.gz` of the sandbox's database with the payload in it, and the marker file the shell
     /// payload would create.
@@ -16,12 +16,18 @@ import Testing
         let plain = try box.editedDump(name: "hostile-\(payload.rawValue).sql") { dump in
             switch payload {
             case .shell:
-                return dump.replacingOccurrences(of: "COPY public.rooms ", with: "SELECT 'x' \\! touch \(marker)\n;\nCOPY public.rooms ")
+                return dump.replacingOccurrences(of: "COPY public.rooms ", with: "CREATE VIEW public.v AS SELECT 'x' \\! touch \(marker)\n;\nCOPY public.rooms ")
             case .connect:
                 // Everything after it would go into postgres, the database this connection can reach.
                 return dump.replacingOccurrences(of: "COPY public.rooms ", with: "\\connect postgres\nCREATE TABLE pwned (a int);\nCOPY public.rooms ")
             case .appended:
                 return dump + "CREATE TABLE public.pwned (a int);\n"
+            case .dropDatabase:
+                // Plain SQL, as the connection's role: a drill of this file would drop the live database.
+                return dump.replacingOccurrences(of: "COPY public.rooms ", with: "DROP DATABASE IF EXISTS \(box.database) WITH (FORCE);\nCOPY public.rooms ")
+            case .nul:
+                // psql stops reading at the NUL and joins the rest of the line to the next one.
+                return dump.replacingOccurrences(of: "COPY public.rooms ", with: "CREATE VIEW public.v AS SELECT 1 \u{0}'\n\\! touch \(marker) #'\n;\nCOPY public.rooms ")
             }
         }
         let file = box.backupDir + "/synapse_db_20240102_030000.sql.gz"
@@ -36,7 +42,13 @@ import Testing
         let box = try Sandbox()
         let (file, marker) = try hostileLegacyFile(box, payload)
         let before = try DatabaseFingerprint.of(box.database)
-        let expected = payload == .appended ? "after pg_dump's completion line" : "runs the psql command `\\\(payload == .shell ? "!" : "connect")`"
+        let expected = switch payload {
+        case .appended: "after pg_dump's completion line"
+        case .dropDatabase: "has DROP DATABASE, which reaches outside the database being loaded"
+        case .nul: "has a NUL byte"
+        case .shell: "runs the psql command `\\!`"
+        case .connect: "runs the psql command `\\connect`"
+        }
         // verify and drill report a failed check (1); the others refuse the file (3).
         for (arguments, exitCode) in [(["verify", file], 1), (["drill", file], 1), (["adopt", file], 3), (["restore", file, "--yes"], 3),
                                       (["restore", file, "--target-db", "r_hostile", "--yes"], 3),

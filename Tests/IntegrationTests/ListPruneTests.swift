@@ -96,8 +96,9 @@ import Testing
             == [(b as NSString).lastPathComponent, (Manifest.path(forBackup: b) as NSString).lastPathComponent].sorted())
     }
 
-    /// The scripts' files come back from offsite or another disk with new modification times, and a failed
-    /// run of the scripts leaves a 20-byte gzip with the newest name: neither may cost a good backup.
+    /// The scripts' files come back from offsite or another disk with new modification times, a failed run
+    /// of the scripts leaves a 20-byte gzip with the newest name, a full disk a truncated one: none of them
+    /// may cost a good backup.
     @Test func pruneKeepsWhatFindMtimeKeepsAndNeverCountsAFileThatCannotBeABackup() throws {
         let box = try Sandbox()
         let first = try box.legacyBackup(name: "synapse_db_20240101_030000.sql.gz", in: box.backupDir)
@@ -106,6 +107,9 @@ import Testing
         #expect(kept.exitCode == 0, "\(kept.stderr)")
         #expect(FileManager.default.fileExists(atPath: first) && FileManager.default.fileExists(atPath: second), "\(kept.stdout)")
 
+        let truncated = box.backupDir + "/synapse_db_20240103_030000.sql.gz"
+        let whole = try Data(contentsOf: URL(fileURLWithPath: second))
+        try whole.prefix(whole.count * 2 / 3).write(to: URL(fileURLWithPath: truncated))
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.dateFormat = "yyyyMMdd_HHmmss"
@@ -117,11 +121,19 @@ import Testing
         let doctor = try box.run(["doctor"])
         #expect(doctor.stdout.split(separator: "\n").contains { $0.hasPrefix("[FAIL]") && $0.contains("last backup") && $0.contains(failed) }, "\(doctor.stdout)")
 
-        let pruned = try box.run(["prune", "--keep-last", "1"])
+        // Nothing proved readable yet: the truncated file could be the one kept, so no legacy file that may be good goes.
+        var pruned = try box.run(["prune", "--keep-last", "1"])
         #expect(pruned.exitCode == 0, "\(pruned.stderr)")
-        #expect(pruned.stderr.contains("\(failed): 20 bytes, too small to hold a Synapse dump"), "\(pruned.stderr)")
+        #expect(pruned.stderr.contains("\(failed): 20 bytes, too small to hold a Synapse dump") && pruned.stderr.contains("proved readable"), "\(pruned.stderr)")
+        #expect([first, second, truncated].allSatisfy { FileManager.default.fileExists(atPath: $0) }, "\(pruned.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: failed))
+
+        // verify reads each to its end: the truncated one fails, and no longer counts.
+        #expect(try box.run(["verify", "--all"]).exitCode == 1)
+        pruned = try box.run(["prune", "--keep-last", "1"])
+        #expect(pruned.exitCode == 0, "\(pruned.stderr)")
         #expect(FileManager.default.fileExists(atPath: second), "\(pruned.stdout)")
-        #expect(!FileManager.default.fileExists(atPath: first) && !FileManager.default.fileExists(atPath: failed), "\(pruned.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: first) && !FileManager.default.fileExists(atPath: truncated), "\(pruned.stdout)")
     }
 }
 

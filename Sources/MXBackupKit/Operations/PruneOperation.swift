@@ -4,9 +4,10 @@ import Foundation
 ///
 /// Only this database's backups are candidates: files named like a backup (`BackupName.parse`) whose
 /// manifest, if any, names this database; anything else in the directory is never touched. Never deletes
-/// the newest backup whose manifest checksum matches its file, or without one the newest legacy file that
-/// can be a backup (so a broken policy or a run of failed backups can never leave zero good backups); files
-/// that cannot be backups (`BackupEntry.implausibility`) never count towards keep_last; deletes a manifest with its backup; removes leftovers (`.partial`
+/// the newest backup whose manifest checksum matches its file, or without one the newest legacy file verify
+/// read to its end, or without that any legacy file that may be good (so a broken policy or a run of failed
+/// backups can never leave zero good backups); files that cannot be backups (`BackupEntry.implausibility`)
+/// or failed their last verify never count towards keep_last; deletes a manifest with its backup; removes leftovers (`.partial`
 /// files, orphan manifests) older than a day (younger ones may belong to a running backup). Restores' safety
 /// copies (safety backup files, databases, schemas) go after `restore.safety_keep_hours`.
 public struct PruneOperation {
@@ -49,8 +50,10 @@ public struct PruneOperation {
         let catalog = try BackupCatalog.scan(directory)
         let mine = { (entry: BackupEntry) in entry.manifest.map { $0.database == database } ?? true }
         let entries = catalog.entries.filter(mine)
+        let records = History.read(directory: directory)
+        let verified = entries.map { History.latest(.verify, for: $0.path, in: records)?.ok }
         var reasons = policy.reasons(for: entries.map(\.created), lastWritten: entries.map(\.modified),
-                                     countable: entries.map { $0.implausibility == nil }, now: now)
+                                     countable: entries.indices.map { entries[$0].implausibility == nil && verified[$0] != false }, now: now)
         // entries are newest first: protect the first one whose checksum is right.
         var protected = false
         for (index, entry) in entries.enumerated() {
@@ -62,8 +65,18 @@ public struct PruneOperation {
             }
             console.warn("\(entry.path): does not match its manifest's size/checksum")
         }
-        if !protected, let index = entries.firstIndex(where: { $0.isLegacy && $0.implausibility == nil }) {
-            reasons[index].append("newest legacy backup (no backup with a manifest checks out)")
+        // A legacy file is proved only by a read to its end (verify; adopt gives it a manifest). Without any
+        // proved backup, a truncated file could be the one kept: then no legacy file that may be good goes.
+        if !protected {
+            if let index = entries.indices.first(where: { entries[$0].isLegacy && verified[$0] == true && entries[$0].implausibility == nil }) {
+                reasons[index].append("newest legacy backup that verify read to its end")
+            } else {
+                let unproved = entries.indices.filter { entries[$0].isLegacy && entries[$0].implausibility == nil && verified[$0] == nil }
+                for index in unproved { reasons[index].append("no backup here is proved readable yet") }
+                if !unproved.isEmpty {
+                    console.warn("no backup in \(directory) is proved readable: legacy files are kept until 'mxbackup adopt --all' (or verify) reads one to its end")
+                }
+            }
         }
         for entry in entries {
             if let why = entry.implausibility { console.warn("\(entry.path): \(why): not counted as a backup") }

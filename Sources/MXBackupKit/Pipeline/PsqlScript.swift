@@ -63,11 +63,16 @@ public struct PsqlScript {
     private var identifierCount = 0
     /// Nothing but whitespace and `--` comments since the last statement ended.
     private var betweenStatements = true
+    private var statement = DumpStatements()
 
     public init() {}
 
     public mutating func line(_ text: UnsafeRawBufferPointer) throws(Refusal) -> Line {
         lineNumber += 1
+        if let base = text.baseAddress, memchr(base, 0, text.count) != nil {
+            // psql's reading stops at a NUL and glues the rest of the line to the next one.
+            throw refusal("has a NUL byte, which psql reads as the end of the text")
+        }
         if inCopy {
             if text.elementsEqual(Self.endOfCopy) {
                 inCopy = false
@@ -178,10 +183,28 @@ public struct PsqlScript {
                 }
                 tokens = true
                 betweenStatements = false
-                switch c {
-                case 0x2F where at(i + 1) == 0x2A:
+                if c == 0x2F && at(i + 1) == 0x2A {
                     state = .blockComment(depth: 0)
                     i += 2
+                    continue
+                }
+                if c == 0x3B {  // ;
+                    if parens == 0 {
+                        if copyHeader && i != n - 1 {
+                            throw refusal("has a COPY statement that is not pg_dump's one-line `COPY table (columns) FROM stdin;`")
+                        }
+                        betweenStatements = true
+                        identifierCount = 0
+                        statement.reset()
+                    }
+                    i += 1
+                    continue
+                }
+                if c == 0x5C { throw refusal("runs the psql command `\(Self.command(in: t, at: i))`") }
+                if !Self.isIdentStart(c) || Self.opensString(t, at: i) {
+                    if let reason = statement.other(quoted: c == 0x27 || c == 0x22 || c == 0x24 || Self.opensString(t, at: i)) { throw refusal(reason) }
+                }
+                switch c {
                 case 0x27:
                     state = .quote
                     i += 1
@@ -196,17 +219,6 @@ public struct PsqlScript {
                 case 0x29:
                     if parens > 0 { parens -= 1 }
                     i += 1
-                case 0x3B:  // ;
-                    if parens == 0 {
-                        if copyHeader && i != n - 1 {
-                            throw refusal("has a COPY statement that is not pg_dump's one-line `COPY table (columns) FROM stdin;`")
-                        }
-                        betweenStatements = true
-                        identifierCount = 0
-                    }
-                    i += 1
-                case 0x5C:
-                    throw refusal("runs the psql command `\(Self.command(in: t, at: i))`")
                 case 0x3A:  // :
                     let next = at(i + 1)
                     if next == 0x3A || next == 0x3D { i += 2; continue }  // :: and :=
@@ -292,6 +304,7 @@ public struct PsqlScript {
         var j = start
         while j < n, Self.isIdentStart(t[j]) || Self.isDigit(t[j]) || t[j] == 0x24 { j += 1 }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: t[start..<j]), as: UTF8.self).lowercased()
+        if let reason = statement.word(text, line: t, at: start) { throw refusal(reason) }
         if identifierCount == 0 {
             identifiers = [0, 0, 0, 0]
             if text == "copy" && !copyHeader {
@@ -330,6 +343,14 @@ public struct PsqlScript {
         let prefix = t.starts(with: restrict) ? restrict.count : t.starts(with: unrestrict) ? unrestrict.count : 0
         guard prefix > 0, t.count > prefix else { return false }
         return t[prefix...].allSatisfy { isDigit($0) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
+    }
+
+    /// E'', B'', X'', N'', U&'' and U&"" start with a letter but are strings (or a quoted identifier).
+    private static func opensString(_ t: UnsafeRawBufferPointer, at i: Int) -> Bool {
+        let c = t[i] | 0x20
+        let next = i + 1 < t.count ? t[i + 1] : 0
+        if next == 0x27 { return [0x65, 0x62, 0x78, 0x6E].contains(c) }
+        return c == 0x75 && next == 0x26
     }
 
     private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0C }
