@@ -37,7 +37,7 @@ extension Sandbox {
 
     /// A complete dump whose load fails half way (a division by zero before the rooms' data).
     func brokenDump() throws -> String {
-        try editedDump(name: "broken.sql") { $0.replacingOccurrences(of: "COPY public.rooms ", with: "SELECT 1/0;\nCOPY public.rooms ") }
+        try editedDump(name: "broken.sql") { $0.replacingOccurrences(of: "COPY public.rooms ", with: "CREATE TABLE public.broken AS SELECT 1/0;\nCOPY public.rooms ") }
     }
 }
 
