@@ -143,6 +143,10 @@ public struct BackupOperation {
 
     /// Runs pg_dump and pushes its output through the scanner into `sink`, then finishes the chain.
     private func dump(into sink: ByteSink, scanner: DumpScanner, written: Box<Int64>, started: Date) throws {
+        // What restore would refuse must not become a backup that looks good.
+        let refused = { (refusal: PsqlScript.Refusal) in
+            MXError.failed("pg_dump's output for \(connection.database), line \(refusal.line), \(refusal.reason): a restore would refuse it, so no backup is written; please report this")
+        }
         var arguments = ["--format=plain", "--no-owner", "--no-privileges"] + excludedSchemas.map { "--exclude-schema=\($0)" }
         if !options.includeOneTimeKeys { arguments.append("--exclude-table-data=\(Self.oneTimeKeysTable)") }
         let spec = connection.tool("pg_dump", arguments)
@@ -167,8 +171,7 @@ public struct BackupOperation {
                 do {
                     try scanner.scan(chunk)
                 } catch {
-                    // What restore would refuse must not become a backup that looks good.
-                    throw MXError.failed("pg_dump's output for \(connection.database), line \(error.line), \(error.reason): a restore would refuse it, so no backup is written; please report this")
+                    throw refused(error)
                 }
                 try sink.write(chunk)
                 if Date().timeIntervalSince(lastProgress) >= 0.5 {
@@ -200,7 +203,7 @@ public struct BackupOperation {
             try scanner.finish()
         } catch {
             sink.cancel()
-            throw MXError.failed("pg_dump's output for \(connection.database), line \(error.line), \(error.reason): a restore would refuse it, so no backup is written; please report this")
+            throw refused(error)
         }
         guard scanner.complete else {
             sink.cancel()

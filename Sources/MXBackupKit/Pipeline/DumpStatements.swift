@@ -32,8 +32,9 @@ struct DumpStatements {
         return nil
     }
 
-    /// An identifier or keyword (lower case); `line` and `start` place it.
-    mutating func word(_ word: String, line: UnsafeRawBufferPointer, at start: Int) -> String? {
+    /// An identifier or keyword (lower case); `line` and `start` place it, `parens` is the depth it is at,
+    /// and `copyHeader` says the line is pg_dump's COPY header.
+    mutating func word(_ word: String, line: UnsafeRawBufferPointer, at start: Int, parens: Int, copyHeader: Bool) -> String? {
         defer {
             started = true
             previous = word
@@ -42,12 +43,20 @@ struct DumpStatements {
         }
         if count == 0 {
             guard Self.firstWords.contains(word) else { return "has a \(word.uppercased()) statement" }
+            if word == "copy" && !copyHeader { return "has a COPY statement that is not pg_dump's one-line `COPY table (columns) FROM stdin;`" }
             if word == "select" && !(start == 0 && Self.isPgDumpSelect(String(decoding: line, as: UTF8.self))) {
                 return "has a SELECT other than pg_dump's set_config, setval and large-object calls"
             }
             return nil
         }
         let first = words[0]
+        // psql 14 and later read CREATE [OR REPLACE] FUNCTION|PROCEDURE ... BEGIN past the body's semicolons,
+        // psql 13 does not: where the statement ends would depend on the version.
+        let routine = words.starts(with: ["create"]) && (["function", "procedure"].contains(words.count > 1 ? words[1] : "")
+            || words.starts(with: ["create", "or", "replace"]) && ["function", "procedure"].contains(words.count > 3 ? words[3] : ""))
+        if routine && parens == 0 && word == "begin" {
+            return "has a function with a BEGIN ... END body (or named so), whose end psql versions find differently"
+        }
         if count == 1, Self.outside[first]?.contains(word) == true {
             return "has \(first.uppercased()) \(word.uppercased()), which reaches outside the database being loaded"
         }

@@ -57,10 +57,6 @@ public struct PsqlScript {
     private var state = State.normal
     private var inCopy = false
     private var parens = 0
-    /// psql's heuristic for CREATE [OR REPLACE] FUNCTION|PROCEDURE ... BEGIN ATOMIC bodies: the first letters
-    /// of the statement's first four identifiers, when they are one of its keywords.
-    private var identifiers: [UInt8] = [0, 0, 0, 0]
-    private var identifierCount = 0
     /// Nothing but whitespace and `--` comments since the last statement ended.
     private var betweenStatements = true
     private var statement = DumpStatements()
@@ -194,15 +190,15 @@ public struct PsqlScript {
                             throw refusal("has a COPY statement that is not pg_dump's one-line `COPY table (columns) FROM stdin;`")
                         }
                         betweenStatements = true
-                        identifierCount = 0
                         statement.reset()
                     }
                     i += 1
                     continue
                 }
                 if c == 0x5C { throw refusal("runs the psql command `\(Self.command(in: t, at: i))`") }
-                if !Self.isIdentStart(c) || Self.opensString(t, at: i) {
-                    if let reason = statement.other(quoted: c == 0x27 || c == 0x22 || c == 0x24 || Self.opensString(t, at: i)) { throw refusal(reason) }
+                let string = Self.opensString(t, at: i)
+                if !Self.isIdentStart(c) || string, let reason = statement.other(quoted: string || c == 0x27 || c == 0x22 || c == 0x24) {
+                    throw refusal(reason)
                 }
                 switch c {
                 case 0x27:
@@ -304,25 +300,7 @@ public struct PsqlScript {
         var j = start
         while j < n, Self.isIdentStart(t[j]) || Self.isDigit(t[j]) || t[j] == 0x24 { j += 1 }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: t[start..<j]), as: UTF8.self).lowercased()
-        if let reason = statement.word(text, line: t, at: start) { throw refusal(reason) }
-        if identifierCount == 0 {
-            identifiers = [0, 0, 0, 0]
-            if text == "copy" && !copyHeader {
-                throw refusal("has a COPY statement that is not pg_dump's one-line `COPY table (columns) FROM stdin;`")
-            }
-        }
-        if ["create", "function", "procedure", "or", "replace"].contains(text), identifierCount < 4 {
-            identifiers[identifierCount] = text.utf8.first!
-        }
-        identifierCount += 1
-        let f = UInt8(ascii: "f"), p = UInt8(ascii: "p")
-        let routine = identifiers[0] == UInt8(ascii: "c")
-            && (identifiers[1] == f || identifiers[1] == p
-                || (identifiers[1] == UInt8(ascii: "o") && identifiers[2] == UInt8(ascii: "r") && (identifiers[3] == f || identifiers[3] == p)))
-        if routine && parens == 0 && text == "begin" {
-            // psql 14 and later keep reading past the body's semicolons, psql 13 does not.
-            throw refusal("has a function with a BEGIN ... END body (or named so), whose end psql versions find differently")
-        }
+        if let reason = statement.word(text, line: t, at: start, parens: parens, copyHeader: copyHeader) { throw refusal(reason) }
         return j
     }
 
